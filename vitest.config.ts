@@ -16,6 +16,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     setupFiles: ["reflect-metadata"],
+    // One embedded PostgreSQL for the whole run, with a migrated template database (test/helpers/db.ts).
+    globalSetup: ["test/helpers/global-setup.ts"],
     pool: "forks",
   },
 });

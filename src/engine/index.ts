@@ -1,0 +1,55 @@
+/**
+ * The engine's public API (pure numerics; no database, network or process.env).
+ *
+ * ONNX in/out
+ *   decodeOnnxModel(bytes): OnnxModel
+ *     AppError INVALID_ONNX for bytes that are not an ONNX model (random bytes, truncated files, dangling tensors);
+ *     AppError UNSUPPORTED_MODEL for: not exactly one float32 input, integer input, non-static input shape.
+ *   model.summary(): ModelSummary { opset, opsets, inputName, inputShape, outputNames, nodeCount }
+ *   model.sha256: hex digest of the file's bytes
+ *
+ * Layer catalogue (for the model registry)
+ *   inspectModel(bytes): Promise<{ summary, layers: LayerInfo[] }>
+ *     LayerInfo { name (tensor name = stage), shape (declared batch), producerOp, order (topological position),
+ *                 differentiable, unsupportedOps: UnsupportedOp[] }
+ *     Layers are the floating-point tensors computed from the input (graph outputs included); constants and
+ *     Identity-fed weights are not layers. Shapes come from one ORT run with every tensor as an output (cached).
+ *   checkDifferentiable(model, stage, { fakeRelu? }): UnsupportedOp[]
+ *     EVERY node on the input -> stage path whose op has no rule: { opType, opset, nodeName, reason? }.
+ *     Structural check (no ORT run); inspectModel also runs each rule once to catch attribute combinations a
+ *     rule does not cover, so prefer LayerInfo.unsupportedOps where available.
+ *     An unknown stage name is AppError BAD_USER_INPUT.
+ *
+ * Gradients (stage = a tensor name)
+ *   GradientSession.create(modelBytes, stage, { fakeRelu?, loss?: "normalizedL2" | "mse", outputActivations?,
+ *                                               outputLogits?, threads? = 2 }): Promise<GradientSession>
+ *     Shared and reference-counted per (model sha256, stage, options): call release() once per create().
+ *     UNSUPPORTED_MODEL (details.unsupportedOps) when the stage has ops without a rule.
+ *   session.run(x, target): Promise<{ loss, grad, activations?, logits? }>
+ *     x: Float32Array of prod(inputShape); target: Float32Array of prod(stageShape). Returns fresh arrays.
+ *     loss normalizedL2 = ||a - t||_2 / ||t||_2 (the paper's); mse = mean((a - t)^2). grad = d loss / d x.
+ *     BAD_USER_INPUT for wrong lengths or (normalizedL2) a zero target.
+ *   session.inputShape, session.stageShape, session.logitsShape, session.graphBytes (the emitted ONNX model)
+ *   ForwardSession.create(modelBytes, outputs?: tensor names (default: graph outputs), { threads? })
+ *   forward.run(x): Promise<Record<tensorName, Float32Array>>; x may hold several inputs stacked along dim 0
+ *     (run one at a time when the model's batch size is fixed; outputs concatenated in the same order).
+ *
+ * Lower level (tests, CLI, benchmarks): buildGradientGraph(model, probe, stage, options) -> ONNX bytes,
+ * probeModel(model) -> static shapes/types, RULES (the VJP tables), NO_GRADIENT_OPS.
+ */
+export { decodeOnnxModel, encodeModel, OnnxModel, type ModelSummary, type NodeView } from "./onnx/model.js";
+export { inspectModel, type LayerInfo } from "./catalogue.js";
+export {
+  buildGradientGraph,
+  checkDifferentiable,
+  gradientOpset,
+  GRADIENT_IO,
+  type GradientGraph,
+  type GradientGraphOptions,
+  type LossKind,
+  type ProbeInfo,
+  type UnsupportedOp,
+} from "./autodiff/backward.js";
+export { RULES, NO_GRADIENT_OPS } from "./autodiff/rules.js";
+export { probeModel } from "./runtime/probe.js";
+export { ForwardSession, GradientSession, type GradientOptions, type GradientResult } from "./runtime/sessions.js";

@@ -1,0 +1,6 @@
+export * from "./config.js";
+export * from "./init.js";
+export * from "./checkpoint.js";
+export * from "./history.js";
+export * from "./loop.js";
+export * from "./render.js";

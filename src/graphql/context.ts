@@ -1,0 +1,12 @@
+import type { Logger } from "../logger.js";
+import type { Caller } from "../services/context.js";
+import type { Services } from "../services/index.js";
+
+/** What every resolver receives through @Ctx(). Built once per request in src/server/graphql-handler.ts. */
+export interface GraphQLContext {
+  /** The authenticated caller, or an anonymous one with the reason; services decide what needs a role. */
+  caller: Caller;
+  services: Services;
+  log: Logger;
+  requestId: string;
+}

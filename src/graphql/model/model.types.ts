@@ -1,0 +1,86 @@
+import { Field, Float, ID, InputType, Int, ObjectType } from "type-graphql";
+import { JSONObjectResolver } from "graphql-scalars";
+import type { ModelRecord } from "../../store/models.js";
+import { ModalityEnum, TrainingRegimeEnum } from "../enums.js";
+import { ConnectionType } from "../relay.js";
+
+@ObjectType({ description: "An op on the input-to-layer path without a gradient rule" })
+export class UnsupportedOp {
+  @Field() opType: string;
+  @Field(() => Int) opset: number;
+  @Field() nodeName: string;
+  @Field(() => String, { nullable: true }) reason?: string | null;
+}
+
+@ObjectType({ description: "A stage of a model: a floating-point intermediate tensor" })
+export class Layer {
+  @Field({ description: "the tensor name" }) name: string;
+  @Field(() => String, { nullable: true, description: "friendly stage name from stageLabels" }) label: string | null;
+  @Field(() => [Int]) shape: number[];
+  @Field({ description: "ONNX op type of the producing node" }) producerOp: string;
+  @Field(() => Int, { description: "position of the producing node in topological order" }) order: number;
+  @Field({ description: "an input gradient exists for this stage (it can be a synthesis target)" }) differentiable: boolean;
+  @Field(() => [UnsupportedOp]) unsupportedOps: UnsupportedOp[];
+}
+
+@ObjectType()
+export class Training {
+  @Field(() => TrainingRegimeEnum) regime: TrainingRegimeEnum;
+  @Field(() => String, { nullable: true, description: "e.g. L2 or Linf for adversarial training" }) norm: string | null;
+  @Field(() => Float, { nullable: true }) epsilon: number | null;
+}
+
+@ObjectType({ description: "An immutable version of a registered model" })
+export class Model {
+  @Field(() => ID) id: string;
+  @Field() name: string;
+  @Field(() => Int) version: number;
+  @Field(() => ModalityEnum) modality: ModalityEnum;
+  @Field(() => String, { nullable: true, description: "sha256 of the ONNX file (download: GET /blobs/<sha256>)" })
+  sha256: string | null;
+  @Field(() => Float, { nullable: true }) byteSize: number | null;
+  @Field(() => Int, { nullable: true }) opset: number | null;
+  @Field(() => String, { nullable: true }) inputName: string | null;
+  @Field(() => [Int]) inputShape: number[];
+  @Field(() => [Float]) inputRange: number[];
+  @Field(() => Int, { nullable: true }) sampleRate: number | null;
+  @Field(() => String, { nullable: true }) outputName: string | null;
+  @Field(() => [String]) classLabels: string[];
+  @Field(() => Training) training: Training;
+  @Field(() => JSONObjectResolver, { description: "friendly stage name -> tensor name" }) stageLabels: Record<string, string>;
+  @Field() source: string;
+  @Field() visibility: string;
+  @Field(() => Date) createdAt: Date;
+  // `layers` is resolved by ModelResolver
+}
+
+export const toModel = (r: ModelRecord): Model => r as unknown as Model;
+
+export const ModelConnection = ConnectionType(Model, "Model");
+
+@InputType()
+export class TrainingInput {
+  @Field(() => TrainingRegimeEnum, { nullable: true, defaultValue: TrainingRegimeEnum.STANDARD }) regime?: TrainingRegimeEnum;
+  @Field(() => String, { nullable: true }) norm?: string | null;
+  @Field(() => Float, { nullable: true }) epsilon?: number | null;
+}
+
+@InputType()
+export class RegisterModelInput {
+  @Field() name: string;
+  @Field(() => ModalityEnum) modality: ModalityEnum;
+  @Field(() => String, { nullable: true, description: "the ONNX file, base64 (small files; else uploadId)" }) data?: string | null;
+  @Field(() => ID, { nullable: true, description: "a completed upload of purpose MODEL" }) uploadId?: string | null;
+  @Field(() => [String], { nullable: true }) classLabels?: string[] | null;
+  @Field(() => [Float], { nullable: true, description: "default [0,1] for images, [-1,1] for audio" }) inputRange?: number[] | null;
+  @Field(() => Int, { nullable: true, description: "audio models: input samples per second" }) sampleRate?: number | null;
+  @Field(() => TrainingInput, { nullable: true }) training?: TrainingInput | null;
+  @Field(() => JSONObjectResolver, { nullable: true, description: "friendly stage name -> tensor name, e.g. {\"layer3\": \"/layer3/...\"}" })
+  stageLabels?: Record<string, unknown> | null;
+}
+
+@InputType()
+export class ModelFilter {
+  @Field(() => String, { nullable: true }) name?: string | null;
+  @Field(() => ModalityEnum, { nullable: true }) modality?: ModalityEnum | null;
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from "node:crypto";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { HeaderMap, type ApolloServer } from "@apollo/server";
+import type { AppConfig } from "../config.js";
+import { AppError, isAppError, type ErrorCode } from "../errors.js";
+import type { GraphQLContext } from "../graphql/context.js";
+import type { Logger } from "../logger.js";
+import type { Services } from "../services/index.js";
+import { readBody } from "./body.js";
+import { exportRoutes } from "./export.js";
+
+export interface Route {
+  method: string;
+  /** Matched against the URL path; capture groups become `params`. */
+  pattern: RegExp;
+  handle(req: IncomingMessage, res: ServerResponse, params: string[], request: RequestInfo): Promise<void>;
+}
+
+export interface RequestInfo {
+  requestId: string;
+  url: URL;
+}
+
+interface HttpDeps {
+  apollo: ApolloServer<GraphQLContext>;
+  services: Services;
+  config: AppConfig;
+  log: Logger;
+  /** Extra routes (tried before the built-in ones), e.g. a web page. */
+  routes?: Route[];
+}
+
+const httpStatus: Partial<Record<ErrorCode, number>> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+};
+
+/** JSON error body in the same shape as GraphQL errors: `{ errors: [{ message, extensions: { code } }] }`. */
+export function sendError(res: ServerResponse, e: unknown, log: Logger): void {
+  const err = isAppError(e) ? e : new AppError("INTERNAL_SERVER_ERROR", "internal server error");
+  if (!isAppError(e)) log.error({ err: e }, "unexpected error in HTTP handler");
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(httpStatus[err.code] ?? 500, { "content-type": "application/json; charset=utf-8", connection: "close" });
+  res.end(JSON.stringify({ errors: [{ message: err.message, extensions: { ...err.details, code: err.code } }] }));
+}
+
+/**
+ * Reads and discards what is left of a refused request's body (up to 64 MiB or 5 s), so the client receives the
+ * error response instead of a connection reset; beyond that the connection is cut.
+ */
+async function drainRequest(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return;
+  await new Promise<void>((resolve) => {
+    let drained = 0;
+    const stop = () => {
+      clearTimeout(timer);
+      req.off("data", onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > 64 * 1024 * 1024) {
+        req.destroy();
+        stop();
+      }
+    };
+    const timer = setTimeout(() => {
+      req.destroy();
+      stop();
+    }, 5000);
+    req.on("data", onData);
+    req.once("end", stop);
+    req.once("error", stop);
+    req.resume();
+  });
+}
+
+/** The HTTP edge: /graphql (Apollo), GET /blobs/<sha256>, PUT /uploads/<id>. */
+export function createHttpServer(deps: HttpDeps): http.Server {
+  const { apollo, services, config, log } = deps;
+  // Inline base64 grows files by 4/3; leave 1 MiB for the rest of the query.
+  const graphqlBodyLimit = Math.ceil((config.limits.maxInlineBytes * 4) / 3) + 1024 * 1024;
+
+  const routes: Route[] = [
+    ...(deps.routes ?? []),
+    ...exportRoutes(services),
+    {
+      method: "GET",
+      pattern: /^\/blobs\/([^/]+)$/,
+      async handle(req, res, [sha256]) {
+        const caller = await services.auth.authenticate(req.headers.authorization);
+        const blob = await services.blobs.download(caller, sha256);
+        res.writeHead(200, {
+          "content-type": blob.contentType,
+          "content-length": blob.byteSize,
+          etag: `"${blob.sha256}"`,
+          "cache-control": "private, max-age=31536000, immutable",
+        });
+        res.end(blob.bytes);
+      },
+    },
+    {
+      method: "PUT",
+      pattern: /^\/uploads\/([^/]+)$/,
+      async handle(req, res, [id]) {
+        const caller = await services.auth.authenticate(req.headers.authorization);
+        const result = await services.uploads.receive(caller, id, req);
+        res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify({ id, ...result }));
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/graphql\/?$/,
+      handle: (req, res, _p, info) => graphql(req, res, info),
+    },
+    {
+      method: "GET",
+      pattern: /^\/graphql\/?$/,
+      handle: (req, res, _p, info) => graphql(req, res, info),
+    },
+  ];
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
+    const raw = req.method === "POST" ? await readBody(req, graphqlBodyLimit) : Buffer.alloc(0);
+    let body: unknown;
+    if (raw.length) {
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        throw new AppError("BAD_USER_INPUT", "request body: expected JSON ({ query, variables }), got unparsable text");
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method!, headers, search: info.url.search, body },
+      context: async () => ({
+        caller: await services.auth.authenticate(req.headers.authorization),
+        services,
+        log: log.child({ requestId: info.requestId }),
+        requestId: info.requestId,
+      }),
+    });
+    const outHeaders: Record<string, string> = {};
+    for (const [k, v] of result.headers) outHeaders[k] = v;
+    res.writeHead(result.status ?? 200, outHeaders);
+    if (result.body.kind === "complete") {
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  return http.createServer((req, res) => {
+    const started = performance.now();
+    const info: RequestInfo = { requestId: randomUUID(), url: new URL(req.url ?? "/", "http://localhost") };
+    const match = routes
+      .filter((r) => r.method === req.method)
+      .map((r) => ({ r, m: r.pattern.exec(info.url.pathname) }))
+      .find((x) => x.m);
+    const done = () =>
+      log.info(
+        { requestId: info.requestId, method: req.method, path: info.url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) },
+        "http",
+      );
+    res.on("finish", done);
+    if (!match) {
+      sendError(res, new AppError("NOT_FOUND", `no route for ${req.method} ${info.url.pathname}`), log);
+      return;
+    }
+    match.r
+      .handle(req, res, match.m!.slice(1), info)
+      .catch(async (e) => {
+        await drainRequest(req);
+        sendError(res, e, log);
+      });
+  });
+}

@@ -1,0 +1,52 @@
+// The domain services, built once per app. Add yours to `Services` and `createServices` (one line each).
+import type { AppConfig } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/store.js";
+import { AuthService } from "./auth.js";
+import { BlobService } from "./blobs.js";
+import { HealthService } from "./health.js";
+import { ModelService } from "./models.js";
+import { StimulusService } from "./stimuli.js";
+import { UploadService } from "./uploads.js";
+import { MetricsService } from "./metrics/index.js";
+import { StudyService } from "./studies/index.js";
+import { SynthesisService } from "./synthesis.js";
+import { NoDispatcher } from "../dispatch/dispatcher.js";
+
+export interface ServiceDeps {
+  store: Store;
+  config: AppConfig;
+  log: Logger;
+  /** Base URL of the running server (for links handed to clients); known once the server listens. */
+  baseUrl: () => string;
+}
+
+export interface Services {
+  health: HealthService;
+  auth: AuthService;
+  blobs: BlobService;
+  uploads: UploadService;
+  models: ModelService;
+  stimuli: StimulusService;
+  metrics: MetricsService;
+  studies: StudyService;
+  synthesis: SynthesisService;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const { store, config } = deps;
+  const uploads = new UploadService(store, config.limits, config.uploadTtlSeconds, deps.baseUrl);
+  const models = new ModelService(store, config.limits, uploads);
+  return {
+    health: new HealthService(store, config.version),
+    auth: new AuthService(store),
+    blobs: new BlobService(store),
+    uploads,
+    models,
+    stimuli: new StimulusService(store, config.limits, uploads),
+    metrics: new MetricsService(store),
+    studies: new StudyService(store),
+    // Jobs are dispatched once main.ts (or a test) attaches a worker pool / Lambda: services.synthesis.useDispatcher().
+    synthesis: new SynthesisService(store, models, new NoDispatcher(), { maxTotalSteps: config.jobs.maxSteps, baseUrl: deps.baseUrl }),
+  };
+}

@@ -1,0 +1,211 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { isAppError } from "../errors.js";
+import type { JobKind } from "../generated/prisma/enums.js";
+import type { JobProgress, JobRecord } from "../store/jobs.js";
+import type { Store } from "../store/store.js";
+
+/** Thrown into a handler's calls once its worker no longer owns the job (cancelled, or the lease expired and another took it). */
+export class JobLostError extends Error {
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} is no longer held by this worker (cancelled or its lease expired)`);
+    this.name = "JobLostError";
+  }
+}
+
+/** What a handler gets for one claimed job. */
+export interface JobContext {
+  readonly job: JobRecord;
+  readonly owner: string;
+  readonly store: Store;
+  readonly log: Logger;
+  /** Epoch ms after which the handler should checkpoint and return "yielded" (Lambda); undefined = no limit. */
+  readonly deadline?: number;
+  /** The last saved checkpoint, or null on a first attempt. */
+  loadCheckpoint(): Promise<Uint8Array | null>;
+  /** Persists progress (and a checkpoint), extending the lease. Throws JobLostError when the job was taken away. */
+  progress(progress: JobProgress, checkpoint?: Uint8Array): Promise<void>;
+  /** True once a heartbeat found the job cancelled or taken; handlers should stop at the next step. */
+  stopRequested(): boolean;
+  /**
+   * Marks the job SUCCEEDED and writes its results in one transaction; if the lease was lost meanwhile nothing is
+   * written (JobLostError), which is what keeps results from being duplicated.
+   */
+  complete(write: (tx: Store) => Promise<void>, progress?: JobProgress): Promise<void>;
+}
+
+/** "completed": results written via ctx.complete. "yielded": checkpointed, hand the job to the next invocation. */
+export type JobOutcome = "completed" | "yielded";
+
+export interface JobHandler {
+  run(ctx: JobContext): Promise<JobOutcome>;
+}
+
+/** Which handler runs each kind. The statistics engineer registers RECOGNITION here (see src/dispatch/handlers.ts). */
+export class JobHandlerRegistry {
+  private readonly handlers = new Map<JobKind, JobHandler>();
+
+  register(kind: JobKind, handler: JobHandler): this {
+    this.handlers.set(kind, handler);
+    return this;
+  }
+
+  get(kind: JobKind): JobHandler | undefined {
+    return this.handlers.get(kind);
+  }
+
+  kinds(): JobKind[] {
+    return [...this.handlers.keys()];
+  }
+}
+
+export interface JobQueueOptions {
+  /** How long a claim lasts without a heartbeat; a dead worker's job is picked up after this. */
+  leaseMs?: number;
+  /** How often the lease is extended while a handler runs. */
+  heartbeatMs?: number;
+  /** Unique per worker (process/thread/invocation). */
+  owner?: string;
+}
+
+/** Errors that will not go away by retrying: fail the job at once. */
+const PERMANENT_CODES = new Set(["NON_FINITE_LOSS", "BAD_USER_INPUT", "NOT_FOUND", "UNSUPPORTED_MODEL", "INVALID_STIMULUS", "INVALID_ONNX"]);
+
+/**
+ * The generic Postgres job queue: claims with leases, heartbeats, checkpoints, retries up to maxAttempts, fails,
+ * and logs each transition as a JSON line. Handlers do the work; this class owns the bookkeeping.
+ */
+export class JobQueue {
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: JobHandlerRegistry,
+    private readonly log: Logger,
+    options: JobQueueOptions = {},
+  ) {
+    this.owner = options.owner ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3));
+  }
+
+  /**
+   * Claims and runs one job (of `jobId` if given). Returns what happened, or null when there was nothing to claim.
+   */
+  async runOne(options: { jobId?: string; deadline?: number } = {}): Promise<{ job: JobRecord; result: string } | null> {
+    for (const id of await this.store.jobs.failExhausted()) {
+      this.log.warn({ event: "job.failed", jobId: id, errorCode: "WORKER_LOST" }, "job failed: worker lost on last attempt");
+    }
+    const job = await this.store.jobs.claim({ owner: this.owner, leaseMs: this.leaseMs, kinds: this.registry.kinds(), jobId: options.jobId });
+    if (!job) return null;
+    const handler = this.registry.get(job.kind)!;
+    const log = this.log.child({ jobId: job.id, kind: job.kind, owner: this.owner });
+    log.info({ event: "job.claimed", attempt: job.attempts, maxAttempts: job.maxAttempts, resume: job.hasCheckpoint }, "job claimed");
+
+    let lost = false;
+    let beating = Promise.resolve();
+    const beat = async (progress?: JobProgress, checkpoint?: Uint8Array) => {
+      const held = await this.store.jobs.heartbeat(job.id, this.owner, this.leaseMs, progress, checkpoint);
+      if (!held) lost = true;
+      return held;
+    };
+    const timer = setInterval(() => {
+      beating = beating.then(() => beat().then(() => undefined, (e) => void log.warn({ err: e }, "heartbeat failed")));
+    }, this.heartbeatMs);
+    timer.unref();
+
+    const ctx: JobContext = {
+      job,
+      owner: this.owner,
+      store: this.store,
+      log,
+      deadline: options.deadline,
+      loadCheckpoint: () => this.store.jobs.checkpoint(job.id),
+      progress: async (progress, checkpoint) => {
+        if (!(await beat(progress, checkpoint))) throw new JobLostError(job.id);
+        if (checkpoint) log.debug({ event: "job.checkpoint", iteration: progress.iteration }, "checkpoint saved");
+      },
+      stopRequested: () => lost,
+      complete: async (write, progress) => {
+        await this.store.transaction(async (tx) => {
+          if (!(await tx.jobs.succeed(job.id, this.owner, progress))) throw new JobLostError(job.id);
+          await write(tx);
+        });
+      },
+    };
+
+    try {
+      const outcome = await handler.run(ctx);
+      if (outcome === "completed") {
+        log.info({ event: "job.succeeded" }, "job succeeded");
+        return { job, result: "succeeded" };
+      }
+      await this.store.jobs.release(job.id, this.owner);
+      log.info({ event: "job.yielded" }, "job checkpointed and released for continuation");
+      return { job, result: "yielded" };
+    } catch (error) {
+      if (error instanceof JobLostError || lost) {
+        const status = await this.store.jobs.status(job.id);
+        log.info({ event: status === "CANCELLED" ? "job.cancelled" : "job.lost", status }, "job stopped: no longer held");
+        return { job, result: status === "CANCELLED" ? "cancelled" : "lost" };
+      }
+      const code = isAppError(error) ? error.code : "INTERNAL_SERVER_ERROR";
+      const message = error instanceof Error ? error.message : String(error);
+      const status = await this.store.jobs.fail(job.id, this.owner, { code, message, retryable: !PERMANENT_CODES.has(code) });
+      const event = status === "QUEUED" ? "job.requeued" : "job.failed";
+      log[status === "QUEUED" ? "warn" : "error"]({ event, errorCode: code, errorMessage: message }, event);
+      return { job, result: status === "QUEUED" ? "requeued" : "failed" };
+    } finally {
+      clearInterval(timer);
+      await beating;
+    }
+  }
+}
+
+/** Runs a queue until stopped: claims jobs back to back and polls (or waits for wake()) when the queue is empty. */
+export class JobWorker {
+  private stopped = false;
+  private wakeUp: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly options: { pollMs?: number } = {},
+  ) {}
+
+  start(): void {
+    this.loop ??= this.runLoop();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+  }
+
+  private async runLoop(): Promise<void> {
+    while (!this.stopped) {
+      let ran = null;
+      try {
+        ran = await this.queue.runOne();
+      } catch {
+        // A database hiccup: wait a poll interval and try again rather than killing the worker.
+      }
+      if (ran || this.stopped) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.options.pollMs ?? 1000);
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+    }
+  }
+}

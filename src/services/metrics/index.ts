@@ -1,0 +1,420 @@
+import { AppError } from "../../errors.js";
+import { bootstrap, bootstrapMean, DEFAULT_BOOTSTRAP, percentileSummary } from "../../engine/stats/bootstrap.js";
+import { SeededRandom } from "../../engine/random.js";
+import { kendallTau, pearson, spearman } from "../../engine/stats/correlation.js";
+import { mean, sem } from "../../engine/stats/descriptive.js";
+import {
+  DEFAULT_PERMUTATIONS,
+  permutationMixed,
+  permutationRepeatedMeasures,
+  type PermutationEffect,
+} from "../../engine/stats/permutation.js";
+import type { Modality } from "../../generated/prisma/enums.js";
+import type { ModelRecord } from "../../store/models.js";
+import type { RecognizerFlags, StagePoint } from "../../store/metrics.js";
+import type { Store } from "../../store/store.js";
+import { type Caller, type RequestContext, requireRole } from "../context.js";
+import { type ExportTable, exportTable } from "./export.js";
+
+/**
+ * Recognizability metrics (science.md §4), with the paper's conventions:
+ * - HUMAN: per-participant proportion correct, pooled over every experiment that showed the model's metamers; mean
+ *   and SEM (sample std / sqrt n) over participants; CI by bootstrap over participants.
+ * - GENERATOR / MODEL: one model's accuracy over the generator's validated metamers; CI and SEM by bootstrap over
+ *   metamers (the paper: 1,000 resamples).
+ * - OTHER_MODELS: the unweighted mean over every recognizer other than the generator of its accuracy; n is the
+ *   number of recognizers; the bootstrap resamples metamers (jointly across recognizers when they saw the same
+ *   metamers, which is the case for the released data and for computed recognitions).
+ * Aggregates come from SQL (MetricsStore); resampling and rank statistics run here on the few rows returned.
+ */
+
+export type Observer = "HUMAN" | "GENERATOR" | "OTHER_MODELS" | "MODEL";
+
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+export interface BootstrapInfo {
+  seed: number;
+  resamples: number;
+}
+
+export interface Recognizability {
+  modelId: string;
+  stage: string;
+  observer: Observer;
+  /** Null when there is no data for this (model, stage, observer). */
+  mean: number | null;
+  sem: number | null;
+  ci95: Interval | null;
+  /** Participants (HUMAN), recognizers (OTHER_MODELS) or metamers (GENERATOR, MODEL). */
+  n: number;
+  /** Metamers evaluated per recognizer (model observers); null for HUMAN. */
+  metamers: number | null;
+  bootstrap: BootstrapInfo;
+}
+
+export interface CurvePoint extends StagePoint {
+  natural: boolean;
+}
+
+export interface MatrixCellResult {
+  generatorId: string;
+  recognizerId: string;
+  stage: string;
+  accuracy: number;
+  n: number;
+}
+
+export interface IdiosyncrasyPoint {
+  modelId: string;
+  model: string;
+  stage: string;
+  human: number;
+  otherModels: number;
+}
+
+/** The paper says VISION where the model registry says IMAGE; both are accepted. */
+export type StudyModality = "VISION" | "IMAGE" | "AUDIO";
+
+export interface Idiosyncrasy {
+  modality: StudyModality;
+  excludeStages: string[];
+  spearmanRho: number;
+  pearsonR: number;
+  r2: number;
+  kendallTau: number;
+  n: number;
+  /** Bootstrap percentile CI of Spearman's rho, resampling (model, stage) points. */
+  ci95: Interval;
+  bootstrap: BootstrapInfo;
+  points: IdiosyncrasyPoint[];
+}
+
+export interface PermutationTestSummary {
+  design: "REPEATED_MEASURES" | "MIXED";
+  /** The factor compared (model or observer), the stage factor and their interaction. */
+  factor: PermutationEffect;
+  stage: PermutationEffect;
+  interaction: PermutationEffect;
+  stages: string[];
+  /** Participants entering the test (per group for MIXED, summed). */
+  subjects: number;
+  permutations: number;
+  seed: number;
+}
+
+export interface BootstrapArgs {
+  seed?: number;
+  resamples?: number;
+}
+
+export const DEFAULT_EXCLUDED_STAGES = ["natural_*", "input_after_preproc"];
+
+/** `natural_*` style patterns to SQL LIKE: `*` is any run of characters; `%`, `_` and `\` are literal. */
+export function globToLike(pattern: string): string {
+  return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, "%");
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const isNatural = (stage: string) => stage.startsWith("natural");
+
+export class MetricsService {
+  constructor(private readonly store: Store) {}
+
+  /** A bulk table for GET /export/<name>.csv (schemas in EXPORT_TABLES). */
+  exportTable(caller: Caller, name: string, params: URLSearchParams): Promise<ExportTable> {
+    return exportTable(this, this.store, caller, name, params);
+  }
+
+  private async visibleModel(ctx: RequestContext, id: string, argument: string): Promise<ModelRecord> {
+    if (!UUID.test(id)) throw new AppError("BAD_USER_INPUT", `${argument}: expected a model id (a UUID), got '${id}'`);
+    const model = await this.store.models.findVisible(ctx.groupId, id);
+    if (!model) throw new AppError("NOT_FOUND", `${argument}: no model with id '${id}' is visible to this group`);
+    return model;
+  }
+
+  private async resolveStage(model: ModelRecord, stage: string): Promise<string> {
+    if (stage.toUpperCase() === "FINAL") {
+      const final = await this.store.metrics.finalStage(model.id);
+      if (!final) throw new AppError("BAD_USER_INPUT", `stage: model '${model.name}' has no stages, so FINAL has no meaning`);
+      return final;
+    }
+    return stage;
+  }
+
+  async recognizability(
+    caller: Caller,
+    args: { modelId: string; stage: string; observer: Observer; recognizerId?: string | null } & BootstrapArgs,
+  ): Promise<Recognizability> {
+    const ctx = requireRole(caller, "READER");
+    const model = await this.visibleModel(ctx, args.modelId, "modelId");
+    const stage = await this.resolveStage(model, args.stage);
+    const seed = args.seed ?? DEFAULT_BOOTSTRAP.seed;
+    const resamples = args.resamples ?? DEFAULT_BOOTSTRAP.resamples;
+    const base = { modelId: model.id, stage, observer: args.observer, bootstrap: { seed, resamples } };
+
+    if (args.observer === "HUMAN") {
+      const values = await this.store.metrics.participantValues(model.id, stage, "HUMAN");
+      if (values.length === 0) return { ...base, mean: null, sem: null, ci95: null, n: 0, metamers: null };
+      const ci = bootstrapMean(values, { seed, resamples });
+      return { ...base, mean: mean(values), sem: values.length > 1 ? sem(values) : null, ci95: { low: ci.low, high: ci.high }, n: values.length, metamers: null };
+    }
+
+    let recognizers = await this.store.metrics.recognizerFlags(model.id, stage);
+    if (args.observer === "GENERATOR") {
+      recognizers = recognizers.filter((r) => r.recognizerId === model.id);
+    } else if (args.observer === "MODEL") {
+      if (!args.recognizerId) throw new AppError("BAD_USER_INPUT", "recognizerId: required when observer is MODEL, got nothing");
+      await this.visibleModel(ctx, args.recognizerId, "recognizerId");
+      recognizers = recognizers.filter((r) => r.recognizerId === args.recognizerId);
+    } else {
+      recognizers = recognizers.filter((r) => r.recognizerId !== model.id && r.flags.length > 0);
+    }
+    if (recognizers.length === 0) return { ...base, mean: null, sem: null, ci95: null, n: 0, metamers: null };
+    const result = bootstrapRecognizers(recognizers, { seed, resamples });
+    const single = args.observer !== "OTHER_MODELS";
+    return {
+      ...base,
+      mean: result.estimate,
+      sem: result.se,
+      ci95: { low: result.low, high: result.high },
+      n: single ? recognizers[0].flags.length : recognizers.length,
+      metamers: Math.max(...recognizers.map((r) => r.flags.length)),
+    };
+  }
+
+  /**
+   * One point per stage in network order, natural stimuli first. HUMAN: mean and SEM over participants (SQL).
+   * Model observers: accuracy per stage; SEM is the binomial standard error for one recognizer and the standard
+   * error across recognizers for OTHER_MODELS.
+   */
+  async recognizabilityCurve(caller: Caller, args: { modelId: string; observer: Observer; recognizerId?: string | null }): Promise<CurvePoint[]> {
+    const ctx = requireRole(caller, "READER");
+    const model = await this.visibleModel(ctx, args.modelId, "modelId");
+    if (args.observer === "HUMAN") {
+      const points = await this.store.metrics.participantCurve(model.id, "HUMAN");
+      return points.map((p) => ({ ...p, natural: isNatural(p.stage) }));
+    }
+    if (args.observer === "MODEL") {
+      if (!args.recognizerId) throw new AppError("BAD_USER_INPUT", "recognizerId: required when observer is MODEL, got nothing");
+      await this.visibleModel(ctx, args.recognizerId, "recognizerId");
+    }
+    const rows = await this.store.metrics.recognizerAccuracyByStage(model.id);
+    const wanted = rows.filter((r) =>
+      args.observer === "GENERATOR" ? r.recognizerId === model.id
+        : args.observer === "MODEL" ? r.recognizerId === args.recognizerId
+          : r.recognizerId !== model.id && r.n > 0,
+    );
+    const byStage = new Map<string, typeof wanted>();
+    for (const r of wanted) (byStage.get(r.stage) ?? byStage.set(r.stage, []).get(r.stage)!).push(r);
+    return [...byStage.entries()].map(([stage, cells]) => {
+      const order = cells[0].order;
+      if (args.observer === "OTHER_MODELS") {
+        const accuracies = cells.map((c) => c.nCorrect / c.n);
+        return { stage, order, mean: mean(accuracies), sem: accuracies.length > 1 ? sem(accuracies) : null, n: accuracies.length, natural: isNatural(stage) };
+      }
+      const n = cells.reduce((a, c) => a + c.n, 0);
+      const p = cells.reduce((a, c) => a + c.nCorrect, 0) / n;
+      return { stage, order, mean: p, sem: Math.sqrt((p * (1 - p)) / n), n, natural: isNatural(stage) };
+    });
+  }
+
+  /** Accuracy of every recognizer on every generator's metamers at one stage (FINAL: each generator's own last stage). */
+  async crossModelMatrix(caller: Caller, args: { generatorIds: string[]; recognizerIds: string[]; stage?: string | null }): Promise<MatrixCellResult[]> {
+    const ctx = requireRole(caller, "READER");
+    for (const [argument, ids] of [["generatorIds", args.generatorIds], ["recognizerIds", args.recognizerIds]] as const) {
+      if (ids.length === 0) throw new AppError("BAD_USER_INPUT", `${argument}: expected at least one model id, got an empty list`);
+      if (ids.length > 200) throw new AppError("BAD_USER_INPUT", `${argument}: at most 200 models per matrix, got ${ids.length}`);
+    }
+    const visible = await this.store.metrics.visibleIds(ctx.groupId, [...new Set([...args.generatorIds, ...args.recognizerIds])]);
+    for (const [argument, ids] of [["generatorIds", args.generatorIds], ["recognizerIds", args.recognizerIds]] as const) {
+      ids.forEach((id, i) => {
+        if (!visible.has(id)) throw new AppError("NOT_FOUND", `${argument}[${i}]: no model with id '${id}' is visible to this group`);
+      });
+    }
+    const stage = !args.stage || args.stage.toUpperCase() === "FINAL" ? null : args.stage;
+    const cells = await this.store.metrics.matrix(args.generatorIds, args.recognizerIds, stage);
+    return cells.map((c) => ({ ...c, accuracy: c.n > 0 ? c.nCorrect / c.n : Number.NaN }));
+  }
+
+  async idiosyncrasy(
+    caller: Caller,
+    args: { modality: StudyModality; excludeStages?: string[] | null; studyId?: string | null } & BootstrapArgs,
+  ): Promise<Idiosyncrasy> {
+    const ctx = requireRole(caller, "READER");
+    const excludeStages = args.excludeStages ?? DEFAULT_EXCLUDED_STAGES;
+    const seed = args.seed ?? DEFAULT_BOOTSTRAP.seed;
+    const resamples = args.resamples ?? DEFAULT_BOOTSTRAP.resamples;
+    if (args.studyId && !UUID.test(args.studyId)) throw new AppError("BAD_USER_INPUT", `studyId: expected a UUID, got '${args.studyId}'`);
+    const modality: Modality = args.modality === "AUDIO" ? "AUDIO" : "IMAGE";
+    const rows = await this.store.metrics.idiosyncrasyPoints(ctx.groupId, modality, excludeStages.map(globToLike), args.studyId ?? null);
+    if (rows.length < 3) {
+      throw new AppError(
+        "BAD_USER_INPUT",
+        `modality: idiosyncrasy needs at least 3 (model, stage) points with both human and other-model data, found ${rows.length} for ${args.modality}; import a study (importFeather2023) first`,
+      );
+    }
+    const human = Float64Array.from(rows, (r) => r.human);
+    const other = Float64Array.from(rows, (r) => r.otherModels);
+    const r = pearson(human, other);
+    const ci = bootstrap(
+      rows.length,
+      (idx) => {
+        const h = new Float64Array(idx.length);
+        const o = new Float64Array(idx.length);
+        for (let i = 0; i < idx.length; i++) {
+          h[i] = human[idx[i]];
+          o[i] = other[idx[i]];
+        }
+        return spearman(h, o);
+      },
+      { seed, resamples },
+    );
+    return {
+      modality: args.modality,
+      excludeStages,
+      spearmanRho: spearman(human, other),
+      pearsonR: r,
+      r2: r * r,
+      kendallTau: kendallTau(human, other),
+      n: rows.length,
+      ci95: { low: ci.low, high: ci.high },
+      bootstrap: { seed, resamples },
+      points: rows.map(({ modelId, model, stage, human: h, otherModels }) => ({ modelId, model, stage, human: h, otherModels })),
+    };
+  }
+
+  /**
+   * Model A vs model B, by permutation ANOVA (model x stage) over participants' scores, on the metamer stages both
+   * models have (natural stimuli excluded: they are the same condition for both). Participants are identified by
+   * (experiment, participant): within one experiment every participant saw every condition (science.md §4), so
+   * when both models were shown in a shared experiment the design is repeated measures over those participants;
+   * otherwise the participants differ and the design is mixed (model between, stage within).
+   * observer HUMAN uses the participants' own scores; GENERATOR the generating models' scores on the same stimuli.
+   */
+  async compareRecognizability(
+    caller: Caller,
+    args: { modelA: string; modelB: string; observer: Observer; permutations?: number; seed?: number },
+  ): Promise<PermutationTestSummary> {
+    const ctx = requireRole(caller, "READER");
+    if (args.observer !== "HUMAN" && args.observer !== "GENERATOR") {
+      throw new AppError("BAD_USER_INPUT", `observer: compareRecognizability works on per-participant scores, so it expects HUMAN or GENERATOR, got ${args.observer}`);
+    }
+    if (args.modelA === args.modelB) throw new AppError("BAD_USER_INPUT", `modelB: expected a model other than modelA, got the same id '${args.modelB}'`);
+    const a = await this.visibleModel(ctx, args.modelA, "modelA");
+    const b = await this.visibleModel(ctx, args.modelB, "modelB");
+    const permutations = checkPermutations(args.permutations);
+    const seed = args.seed ?? 0;
+    const observer = args.observer === "HUMAN" ? "HUMAN" : "NETWORK";
+    const rows = (await this.store.metrics.participantRows([a.id, b.id])).filter((r) => r.observer === observer && !isNatural(r.stage));
+    const tables = [a, b].map((m) => subjectTable(rows.filter((r) => r.modelId === m.id)));
+    const stages = tables[0].stages.filter((s) => tables[1].stages.includes(s));
+    if (stages.length === 0) {
+      throw new AppError("BAD_USER_INPUT", `modelB: '${a.name}' and '${b.name}' share no metamer stage with ${args.observer} scores (stages: ${tables[0].stages.join(", ") || "none"} vs ${tables[1].stages.join(", ") || "none"})`);
+    }
+    const complete = tables.map((t) => completeSubjects(t, stages));
+    const shared = [...complete[0].keys()].filter((k) => complete[1].has(k));
+    if (shared.length >= 2) {
+      const y = shared.map((k) => [complete[0].get(k)!, complete[1].get(k)!]);
+      const result = permutationRepeatedMeasures(y, { permutations, seed });
+      return { design: "REPEATED_MEASURES", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: shared.length, permutations, seed };
+    }
+    const groups = complete.map((m) => [...m.values()]);
+    groups.forEach((g, i) => {
+      if (g.length === 0) throw new AppError("BAD_USER_INPUT", `${i === 0 ? "modelA" : "modelB"}: no participant has ${args.observer} scores at every shared stage (${stages.join(", ")})`);
+    });
+    const result = permutationMixed(groups, { permutations, seed });
+    return { design: "MIXED", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: groups[0].length + groups[1].length, permutations, seed };
+  }
+
+  /**
+   * Humans vs the generating model (observer x stage), by permutation over participants: the network's score is
+   * taken on exactly the stimuli each participant saw, so the two observers are paired within a participant.
+   * Stages: every stage (natural included) that all kept participants have.
+   */
+  async humanVsModel(caller: Caller, args: { modelId: string; permutations?: number; seed?: number }): Promise<PermutationTestSummary> {
+    const ctx = requireRole(caller, "READER");
+    const model = await this.visibleModel(ctx, args.modelId, "modelId");
+    const permutations = checkPermutations(args.permutations);
+    const seed = args.seed ?? 0;
+    const rows = await this.store.metrics.participantRows([model.id]);
+    const human = subjectTable(rows.filter((r) => r.observer === "HUMAN"));
+    const network = subjectTable(rows.filter((r) => r.observer === "NETWORK"));
+    const stages = human.stages.filter((s) => network.stages.includes(s));
+    const h = completeSubjects(human, stages);
+    const n = completeSubjects(network, stages);
+    const subjects = [...h.keys()].filter((k) => n.has(k));
+    if (subjects.length < 2) {
+      throw new AppError("BAD_USER_INPUT", `modelId: humanVsModel needs at least 2 participants with human and network scores for model '${model.name}', found ${subjects.length}`);
+    }
+    const y = subjects.map((k) => [h.get(k)!, n.get(k)!]);
+    const result = permutationRepeatedMeasures(y, { permutations, seed });
+    return { design: "REPEATED_MEASURES", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: subjects.length, permutations, seed };
+  }
+}
+
+function checkPermutations(permutations: number | undefined): number {
+  const p = permutations ?? DEFAULT_PERMUTATIONS;
+  if (!Number.isInteger(p) || p < 1 || p > 100_000) {
+    throw new AppError("BAD_USER_INPUT", `permutations: expected an integer from 1 to 100000, got ${p}`);
+  }
+  return p;
+}
+
+/** Participant (experiment:participant) -> stage -> score, and the stages in first-seen order. */
+function subjectTable(rows: { experiment: string; participant: string; stage: string; value: number }[]) {
+  const subjects = new Map<string, Map<string, number>>();
+  const stages: string[] = [];
+  for (const r of rows) {
+    const key = `${r.experiment}:${r.participant}`;
+    (subjects.get(key) ?? subjects.set(key, new Map()).get(key)!).set(r.stage, r.value);
+    if (!stages.includes(r.stage)) stages.push(r.stage);
+  }
+  return { subjects, stages };
+}
+
+/** Participants with a score at every stage, as rows ordered like `stages`. */
+function completeSubjects(table: ReturnType<typeof subjectTable>, stages: string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [key, scores] of table.subjects) {
+    if (stages.every((s) => scores.has(s))) out.set(key, stages.map((s) => scores.get(s)!));
+  }
+  return out;
+}
+
+/**
+ * Mean over recognizers of each one's accuracy, bootstrapped over metamers. When all recognizers judged the same
+ * number of metamers (same metamers, same order) one resample of metamer indices serves them all, keeping their
+ * correlation; otherwise each recognizer is resampled on its own.
+ */
+function bootstrapRecognizers(recognizers: RecognizerFlags[], options: { seed: number; resamples: number }) {
+  const lengths = new Set(recognizers.map((r) => r.flags.length));
+  const accuracy = (flags: Uint8Array, idx: ArrayLike<number>) => {
+    let s = 0;
+    for (let i = 0; i < idx.length; i++) s += flags[idx[i]];
+    return s / idx.length;
+  };
+  if (lengths.size === 1) {
+    const n = recognizers[0].flags.length;
+    return bootstrap(n, (idx) => mean(recognizers.map((r) => accuracy(r.flags, idx))), options);
+  }
+  // Unequal lengths: resample each recognizer on its own, drawing from one seeded stream in a fixed order.
+  const rng = new SeededRandom(options.seed);
+  const replicates: number[] = [];
+  for (let r = 0; r < options.resamples; r++) {
+    replicates.push(
+      mean(
+        recognizers.map(({ flags }) => {
+          let s = 0;
+          for (let i = 0; i < flags.length; i++) s += flags[rng.nextInt(flags.length)];
+          return s / flags.length;
+        }),
+      ),
+    );
+  }
+  const estimate = mean(recognizers.map(({ flags }) => accuracy(flags, Uint32Array.from(flags.keys()))));
+  return percentileSummary(estimate, replicates, { ...options, level: DEFAULT_BOOTSTRAP.level });
+}

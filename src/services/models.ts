@@ -1,0 +1,242 @@
+import type { Limits } from "../config.js";
+import type { LayerInfo, ModelSummary } from "../engine/index.js";
+import { AppError, isAppError } from "../errors.js";
+import { sha256Hex } from "../store/blob-store.js";
+import type { LayerRecord, ModelFilter, ModelRecord } from "../store/models.js";
+import type { Page } from "../store/pagination.js";
+import type { Store } from "../store/store.js";
+import { requireRole, type Caller } from "./context.js";
+import { decodeBase64, readPageArgs } from "./inputs.js";
+import { isUuid } from "./stimuli.js";
+import type { UploadService } from "./uploads.js";
+
+export type Modality = "IMAGE" | "AUDIO";
+export type TrainingRegime = "STANDARD" | "ADVERSARIAL" | "RANDOM_PERTURBATION" | "OTHER";
+
+export interface RegisterModelInput {
+  name: string;
+  modality: Modality;
+  /** base64 ONNX bytes (small files)... */
+  data?: string | null;
+  /** ...or a completed upload (purpose MODEL) */
+  uploadId?: string | null;
+  classLabels?: string[] | null;
+  /** default [0,1] for images, [-1,1] for audio */
+  inputRange?: number[] | null;
+  /** audio models: samples per second of the input waveform */
+  sampleRate?: number | null;
+  training?: { regime?: TrainingRegime | null; norm?: string | null; epsilon?: number | null } | null;
+  /** friendly stage name -> tensor name */
+  stageLabels?: Record<string, unknown> | null;
+}
+
+export interface RegisteredModel {
+  model: ModelRecord;
+  layers: LayerRecord[];
+}
+
+const LABEL = /^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$/;
+const KNOWN_STAGES_SHOWN = 60;
+
+/** The model registry: checks an ONNX file, builds its layer catalogue and keeps it as an immutable version. */
+export class ModelService {
+  constructor(
+    private readonly store: Store,
+    private readonly limits: Limits,
+    private readonly uploads: UploadService,
+  ) {}
+
+  async register(caller: Caller, input: RegisterModelInput): Promise<RegisteredModel> {
+    const ctx = requireRole(caller, "MEMBER");
+    const meta = checkMetadata(input);
+    const bytes = await this.modelBytes(ctx.groupId, input);
+    const { summary, layers } = await inspect(bytes);
+    const outputName = summary.outputNames[0] ?? null;
+    const known = new Set(layers.map((l) => l.name));
+
+    if (meta.classLabels.length) {
+      const logits = layers.find((l) => l.name === outputName);
+      const classes = logits?.shape.at(-1);
+      if (classes !== undefined && classes !== meta.classLabels.length) {
+        throw new AppError(
+          "BAD_USER_INPUT",
+          `classLabels: model output '${outputName}' has ${classes} classes (shape [${logits!.shape.join(",")}]); ` +
+            `${meta.classLabels.length} labels were given`,
+        );
+      }
+    }
+    const unknownStages = Object.entries(meta.stageLabels).filter(([, tensor]) => !known.has(tensor));
+    if (unknownStages.length) {
+      const names = layers.map((l) => l.name);
+      const shown = names.slice(0, KNOWN_STAGES_SHOWN).join(", ") + (names.length > KNOWN_STAGES_SHOWN ? `, … (${names.length} in all)` : "");
+      throw new AppError(
+        "BAD_USER_INPUT",
+        unknownStages.map(([label, tensor]) => `stageLabels.${label}: no tensor named '${tensor}' in model ${meta.name}`).join("; ") +
+          `; known stages: ${shown}`,
+        { knownStages: names },
+      );
+    }
+
+    const labelOf = new Map(Object.entries(meta.stageLabels).map(([label, tensor]) => [tensor, label]));
+    const layerRecords: LayerRecord[] = layers.map((l: LayerInfo) => ({
+      name: l.name,
+      label: labelOf.get(l.name) ?? null,
+      shape: l.shape,
+      producerOp: l.producerOp,
+      order: l.order,
+      differentiable: l.differentiable,
+      unsupportedOps: l.unsupportedOps.map((u) => ({ ...u })),
+    }));
+
+    const sha256 = sha256Hex(bytes);
+    const model = await this.store.transaction(async (tx) => {
+      await tx.blobs.put(bytes, "application/onnx");
+      await tx.groups.grantBlob(ctx.groupId, sha256);
+      if (input.uploadId && !(await tx.uploads.markConsumed(input.uploadId))) {
+        throw new AppError("CONFLICT", `uploadId: upload ${input.uploadId} was used by another request meanwhile`);
+      }
+      return tx.models.create(
+        {
+          groupId: ctx.groupId,
+          name: meta.name,
+          modality: meta.modality,
+          sha256,
+          byteSize: bytes.byteLength,
+          opset: summary.opset,
+          inputName: summary.inputName,
+          inputShape: summary.inputShape,
+          inputRange: meta.inputRange,
+          sampleRate: meta.sampleRate,
+          outputName,
+          classLabels: meta.classLabels,
+          training: meta.training,
+          stageLabels: meta.stageLabels,
+        },
+        layerRecords,
+      );
+    });
+    return { model, layers: layerRecords };
+  }
+
+  /** A model the caller's group may read, or null. */
+  async get(caller: Caller, id: string): Promise<ModelRecord | null> {
+    const ctx = requireRole(caller, "READER");
+    return isUuid(id) ? this.store.models.findVisible(ctx.groupId, id) : null;
+  }
+
+  /** Like get(), but a missing model is NOT_FOUND (for services that need one). */
+  async require(caller: Caller, id: string, argument = "modelId"): Promise<ModelRecord> {
+    const model = await this.get(caller, id);
+    if (!model) throw new AppError("NOT_FOUND", `${argument}: no model '${id}' visible to this group`);
+    return model;
+  }
+
+  async list(caller: Caller, args: { first?: number | null; after?: string | null; filter?: ModelFilter | null }): Promise<Page<ModelRecord>> {
+    const ctx = requireRole(caller, "READER");
+    return this.store.models.list(ctx.groupId, { ...readPageArgs(args), filter: args.filter ?? undefined });
+  }
+
+  /** The layer catalogue in topological order (the caller already holds the model, so access was checked). */
+  layers(modelId: string): Promise<LayerRecord[]> {
+    return this.store.models.layers(modelId);
+  }
+
+  /** The ONNX bytes of a registered model. */
+  async bytes(model: ModelRecord): Promise<Uint8Array> {
+    const bytes = model.sha256 ? await this.store.blobs.get(model.sha256) : null;
+    if (!bytes) throw new AppError("NOT_FOUND", `model ${model.name} v${model.version} has no ONNX file (a reference model?)`);
+    return bytes;
+  }
+
+  /**
+   * The tensor name of a stage given as a tensor name or a friendly label; BAD_USER_INPUT naming the known stages
+   * otherwise, UNSUPPORTED_MODEL when no input gradient exists for it.
+   */
+  async resolveStage(model: ModelRecord, stage: string, argument = "stage"): Promise<LayerRecord> {
+    const layers = await this.layers(model.id);
+    const tensor = model.stageLabels[stage] ?? stage;
+    const layer = layers.find((l) => l.name === tensor);
+    if (!layer) {
+      const names = [...Object.keys(model.stageLabels), ...layers.map((l) => l.name)];
+      const shown = names.slice(0, KNOWN_STAGES_SHOWN).join(", ") + (names.length > KNOWN_STAGES_SHOWN ? `, … (${names.length} in all)` : "");
+      throw new AppError("BAD_USER_INPUT", `${argument}: no tensor named '${stage}' in model ${model.name}; known stages: ${shown}`);
+    }
+    if (!layer.differentiable) {
+      const ops = layer.unsupportedOps.map((u) => `${u.opType} (opset ${u.opset}, node ${u.nodeName}${u.reason ? `: ${u.reason}` : ""})`);
+      throw new AppError(
+        "UNSUPPORTED_MODEL",
+        `${argument}: stage '${stage}' of model ${model.name} cannot be targeted; no gradient for: ${ops.join("; ")}`,
+        { unsupportedOps: layer.unsupportedOps },
+      );
+    }
+    return layer;
+  }
+
+  private async modelBytes(groupId: string, input: RegisterModelInput): Promise<Uint8Array> {
+    if ((input.data == null) === (input.uploadId == null)) {
+      throw new AppError("BAD_USER_INPUT", "registerModel: give exactly one of data (base64 ONNX bytes) or uploadId");
+    }
+    const bytes = input.uploadId
+      ? (await this.uploads.bytesFor(groupId, input.uploadId, "MODEL")).bytes
+      : decodeBase64(input.data!, "data", Math.min(this.limits.maxModelBytes, this.limits.maxInlineBytes));
+    if (bytes.byteLength > this.limits.maxModelBytes) {
+      throw new AppError("PAYLOAD_TOO_LARGE", `data: a model may be at most ${this.limits.maxModelBytes} bytes, got ${bytes.byteLength}`, {
+        limit: this.limits.maxModelBytes,
+      });
+    }
+    if (bytes.byteLength === 0) throw new AppError("INVALID_ONNX", "data: the file is empty (0 bytes); expected an ONNX model");
+    return bytes;
+  }
+}
+
+/** Runs the engine's inspection; failures that are not already public errors mean the file is not a usable model. */
+async function inspect(bytes: Uint8Array): Promise<{ summary: ModelSummary; layers: LayerInfo[] }> {
+  try {
+    // Loaded on first use: the engine pulls in onnxruntime, which would otherwise slow every server start.
+    const { inspectModel } = await import("../engine/index.js");
+    return await inspectModel(bytes);
+  } catch (e) {
+    if (isAppError(e)) throw e;
+    throw new AppError("INVALID_ONNX", `the ONNX file could not be loaded: ${(e as Error).message}`);
+  }
+}
+
+function checkMetadata(input: RegisterModelInput) {
+  const name = input.name?.trim() ?? "";
+  if (!name || name.length > 200) {
+    throw new AppError("BAD_USER_INPUT", `name: expected 1 to 200 characters, got ${JSON.stringify((input.name ?? "").slice(0, 220))}`);
+  }
+  const classLabels = input.classLabels ?? [];
+  const dupes = classLabels.filter((l, i) => classLabels.indexOf(l) !== i);
+  if (dupes.length) throw new AppError("BAD_USER_INPUT", `classLabels: each label once; repeated: ${[...new Set(dupes)].join(", ")}`);
+  const inputRange = input.inputRange ?? (input.modality === "AUDIO" ? [-1, 1] : [0, 1]);
+  if (inputRange.length !== 2 || !inputRange.every(Number.isFinite) || !(inputRange[0] < inputRange[1])) {
+    throw new AppError("BAD_USER_INPUT", `inputRange: expected [low, high] with low < high, got [${inputRange.join(", ")}]`);
+  }
+  if (input.sampleRate != null && (!Number.isInteger(input.sampleRate) || input.sampleRate <= 0)) {
+    throw new AppError("BAD_USER_INPUT", `sampleRate: expected a positive whole number of Hz, got ${input.sampleRate}`);
+  }
+  const epsilon = input.training?.epsilon ?? null;
+  if (epsilon != null && !(Number.isFinite(epsilon) && epsilon >= 0)) {
+    throw new AppError("BAD_USER_INPUT", `training.epsilon: expected a number >= 0, got ${epsilon}`);
+  }
+  const stageLabels: Record<string, string> = {};
+  for (const [label, tensor] of Object.entries(input.stageLabels ?? {})) {
+    if (!LABEL.test(label)) {
+      throw new AppError("BAD_USER_INPUT", `stageLabels: a label is a short name of letters, digits, '_', '.', '-'; got '${label.slice(0, 120)}'`);
+    }
+    if (typeof tensor !== "string" || !tensor) {
+      throw new AppError("BAD_USER_INPUT", `stageLabels.${label}: expected a tensor name (string), got ${JSON.stringify(tensor)}`);
+    }
+    stageLabels[label] = tensor;
+  }
+  return {
+    name,
+    modality: input.modality,
+    classLabels,
+    inputRange,
+    sampleRate: input.sampleRate ?? null,
+    training: { regime: input.training?.regime ?? "STANDARD", norm: input.training?.norm ?? null, epsilon },
+    stageLabels,
+  };
+}

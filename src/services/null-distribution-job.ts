@@ -1,0 +1,43 @@
+import { AppError } from "../errors.js";
+import { nullDistribution, samplePairs } from "../engine/validation/null-distribution.js";
+import { prepareActivations, type PreparedActivations } from "../engine/validation/similarity.js";
+import type { EngineSessionCache } from "./engine-cache.js";
+import type { JobContext, JobHandler, JobOutcome } from "./jobs.js";
+import type { StimulusService } from "./stimuli.js";
+import type { NullDistributionPayload } from "./synthesis.js";
+
+/**
+ * One NULL_DISTRIBUTION job: a single forward pass per natural stimulus of the set with every requested stage as an
+ * output, then the same seeded random pairs measured at each stage. Stored per (model, set, stage) and reused.
+ */
+export class NullDistributionJobHandler implements JobHandler {
+  constructor(private readonly deps: { stimuli: StimulusService; sessions: EngineSessionCache }) {}
+
+  async run(ctx: JobContext): Promise<JobOutcome> {
+    const { job, store } = ctx;
+    const payload = job.payload as unknown as NullDistributionPayload;
+    const model = await store.models.findById(job.modelId!);
+    if (!model?.sha256) throw new AppError("NOT_FOUND", `job ${job.id}: its model is gone or has no ONNX file`);
+    const stimuli = await store.stimuli.allStimuli(payload.setId);
+    if (stimuli.length < 2) {
+      throw new AppError("BAD_USER_INPUT", `stimulus set ${payload.setId}: a null distribution needs at least 2 stimuli, the set has ${stimuli.length}`);
+    }
+    const modelBytes = async () => (await store.blobs.get(model.sha256!))!;
+    const forward = await this.deps.sessions.forward(model.sha256, modelBytes, payload.stages);
+    const prepared: Record<string, PreparedActivations[]> = Object.fromEntries(payload.stages.map((s) => [s, []]));
+    for (const [i, stimulus] of stimuli.entries()) {
+      const x = await this.deps.stimuli.inputTensor(stimulus, { shape: model.inputShape, inputRange: model.inputRange as [number, number], sampleRate: model.sampleRate, rms: null });
+      const out = await forward.run(x);
+      for (const stage of payload.stages) prepared[stage].push(prepareActivations(out[stage]));
+      if (i % 10 === 9) await ctx.progress({ iteration: i + 1, totalIterations: stimuli.length, loss: null });
+    }
+    const pairs = samplePairs(stimuli.length, payload.n, payload.seed);
+    const results = payload.stages.map((stage) => ({ stage, stats: nullDistribution(prepared[stage], pairs, payload.seed) }));
+    await ctx.complete(async (tx) => {
+      await tx.metamers.saveNullDistributions(
+        results.map(({ stage, stats }) => ({ modelId: model.id, setId: payload.setId, stage, n: stats.n, seed: stats.seed, maxima: stats.maxima, quantiles: stats.quantiles })),
+      );
+    }, { iteration: stimuli.length, totalIterations: stimuli.length, loss: null });
+    return "completed";
+  }
+}

@@ -1,0 +1,289 @@
+import { AppError } from "../errors.js";
+import { resolveSynthesisConfig, totalSteps, type SynthesisConfig, type SynthesisConfigInput } from "../engine/synthesis/config.js";
+import { DEFAULT_NULL_PAIRS } from "../engine/validation/null-distribution.js";
+import type { Dispatcher } from "../dispatch/dispatcher.js";
+import type { BatchRecord, JobCounts, JobRecord, NewJob } from "../store/jobs.js";
+import type { MetamerRecord } from "../store/metamers.js";
+import type { ModelRecord } from "../store/models.js";
+import type { StimulusRecord } from "../store/stimuli.js";
+import { shapeKey } from "../store/stimuli.js";
+import type { Store } from "../store/store.js";
+import { requireRole, type Caller } from "./context.js";
+import type { ModelService } from "./models.js";
+import { isUuid } from "./stimuli.js";
+
+export interface SynthesizeInput {
+  modelId: string;
+  /** Tensor names or stage labels. */
+  stages: string[];
+  stimulusIds: string[];
+  config?: SynthesisConfigInput | null;
+  seed?: number | null;
+  idempotencyKey?: string | null;
+}
+
+/** What a SYNTHESIS job row carries (Job.payload): everything a worker needs besides the model and stimulus rows. */
+export interface SynthesisPayload {
+  seed: number;
+  config: SynthesisConfig;
+  /** The stage as a tensor name, and as the caller named it. */
+  stage: string;
+  stageRequested: string;
+  fakeRelu: boolean;
+  setId: string;
+  /** The NULL_DISTRIBUTION job this job's certificate waits for (null when the null already existed). */
+  nullJobId: string | null;
+  checkpointEvery: number;
+}
+
+export interface NullDistributionPayload {
+  setId: string;
+  stages: string[];
+  n: number;
+  seed: number;
+}
+
+export interface SynthesisServiceOptions {
+  /** Cap on gradient steps per job (METAMERS_MAX_STEPS). */
+  maxTotalSteps?: number;
+  /** Pairs in a null distribution (default min(10,000, all pairs)). */
+  nullPairs?: number;
+  /** Attempts per job before FAILED. */
+  maxAttempts?: number;
+  /** Steps between checkpoints. */
+  checkpointEvery?: number;
+  /** Most jobs one request may create. */
+  maxJobsPerBatch?: number;
+  baseUrl?: () => string;
+}
+
+export interface SynthesisBatchView {
+  batch: BatchRecord;
+  jobs: JobRecord[];
+  counts: JobCounts;
+}
+
+const MAX_JOBS_PER_BATCH = 10_000;
+
+/**
+ * Metamer synthesis as jobs: checks a request completely, writes one job per (stimulus, stage) and the null
+ * distribution jobs the certificates need, and hands the job ids to the dispatcher. The work itself runs in the
+ * SYNTHESIS / NULL_DISTRIBUTION handlers (synthesis-job.ts, null-distribution-job.ts).
+ */
+export class SynthesisService {
+  constructor(
+    private readonly store: Store,
+    private readonly models: ModelService,
+    private dispatcher: Dispatcher,
+    private readonly options: SynthesisServiceOptions = {},
+  ) {}
+
+  /** Where new jobs are announced (local pool, Lambda); set once at start-up. */
+  useDispatcher(dispatcher: Dispatcher): void {
+    this.dispatcher = dispatcher;
+  }
+
+  get dispatcherKind(): Dispatcher["kind"] {
+    return this.dispatcher.kind;
+  }
+
+  async synthesize(caller: Caller, input: SynthesizeInput): Promise<SynthesisBatchView> {
+    const ctx = requireRole(caller, "MEMBER");
+    if (input.idempotencyKey) {
+      const existing = await this.store.jobs.findBatchByIdempotencyKey(ctx.groupId, input.idempotencyKey);
+      if (existing) return this.view(existing);
+    }
+    const model = isUuid(input.modelId) ? await this.store.models.findVisible(ctx.groupId, input.modelId) : null;
+    if (!model) throw new AppError("NOT_FOUND", `modelId: no model '${input.modelId}' visible to this group`);
+    if (!model.sha256) throw new AppError("UNSUPPORTED_MODEL", `modelId: model ${model.name} v${model.version} has no ONNX file (a reference model) and cannot synthesize`);
+    if (!model.outputName) throw new AppError("UNSUPPORTED_MODEL", `modelId: model ${model.name} has no output (logits) tensor, needed for the label check`);
+    if (input.stages.length === 0) throw new AppError("BAD_USER_INPUT", "stages: expected at least one stage (a tensor name or stage label), got []");
+    if (input.stimulusIds.length === 0) throw new AppError("BAD_USER_INPUT", "stimulusIds: expected at least one stimulus id, got []");
+    const jobCount = input.stages.length * input.stimulusIds.length;
+    const maxJobs = this.options.maxJobsPerBatch ?? MAX_JOBS_PER_BATCH;
+    if (jobCount > maxJobs) {
+      throw new AppError("BAD_USER_INPUT", `stages x stimulusIds: at most ${maxJobs} jobs per request, got ${input.stages.length} x ${input.stimulusIds.length} = ${jobCount}`);
+    }
+    const seed = input.seed ?? 0;
+    if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31 - 1) {
+      throw new AppError("BAD_USER_INPUT", `seed: expected an integer in [0, 2147483647], got ${seed}`);
+    }
+    const config = resolveSynthesisConfig(input.config ?? {}, { maxTotalSteps: this.options.maxTotalSteps });
+
+    const layers: { tensor: string; requested: string; fakeRelu: boolean }[] = [];
+    for (const [i, stage] of input.stages.entries()) {
+      const layer = await this.models.resolveStage(model, stage, `stages[${i}]`).catch(async (e: unknown) => {
+        // The registry lists every stage; the caller of synthesis needs the ones it can target.
+        if (e instanceof AppError && e.code === "BAD_USER_INPUT") {
+          const all = await this.store.models.layers(model.id);
+          const labelOf = new Map(Object.entries(model.stageLabels).map(([label, tensor]) => [tensor, label]));
+          const usable = all.filter((l) => l.differentiable).map((l) => (labelOf.has(l.name) ? `${labelOf.get(l.name)} (${l.name})` : l.name));
+          throw new AppError("BAD_USER_INPUT", `stages[${i}]: no stage '${stage}' in model ${model.name}; differentiable stages: ${usable.join(", ")}`);
+        }
+        throw e;
+      });
+      // Fake ReLU at the matched stage whenever it is a ReLU output (science.md §2).
+      layers.push({ tensor: layer.name, requested: stage, fakeRelu: layer.producerOp === "Relu" });
+    }
+    const stimuli = await this.checkStimuli(ctx.groupId, model, input.stimulusIds);
+
+    const created = await this.store
+      .transaction(async (tx) => {
+        const batch = await tx.jobs.createBatch({
+          groupId: ctx.groupId,
+          modelId: model.id,
+          config: config as unknown as Record<string, unknown>,
+          seed,
+          idempotencyKey: input.idempotencyKey ?? null,
+        });
+        const nullJobBySet = await this.enqueueNullDistributions(tx, ctx.groupId, model, stimuli, layers.map((l) => l.tensor), seed);
+        const jobs: NewJob[] = [];
+        for (const stimulus of stimuli) {
+          for (const layer of layers) {
+            const payload: SynthesisPayload = {
+              seed,
+              config,
+              stage: layer.tensor,
+              stageRequested: layer.requested,
+              fakeRelu: layer.fakeRelu,
+              setId: stimulus.setId,
+              nullJobId: nullJobBySet.get(`${stimulus.setId}|${layer.tensor}`) ?? null,
+              checkpointEvery: this.options.checkpointEvery ?? 100,
+            };
+            jobs.push({
+              kind: "SYNTHESIS",
+              groupId: ctx.groupId,
+              batchId: batch.id,
+              modelId: model.id,
+              stimulusId: stimulus.id,
+              stage: layer.tensor,
+              payload: payload as unknown as Record<string, unknown>,
+              maxAttempts: this.options.maxAttempts ?? 3,
+              totalIterations: totalSteps(config),
+            });
+          }
+        }
+        const synthesisJobs = await tx.jobs.enqueue(jobs);
+        return { batch, ids: [...new Set(nullJobBySet.values())].concat(synthesisJobs.map((j) => j.id)) };
+      })
+      .catch(async (e: unknown) => {
+        // Two requests with the same idempotencyKey raced: the loser returns the winner's batch.
+        if (input.idempotencyKey && isUniqueViolation(e)) {
+          const existing = await this.store.jobs.findBatchByIdempotencyKey(ctx.groupId, input.idempotencyKey);
+          if (existing) return { batch: existing, ids: [] as string[] };
+        }
+        throw e;
+      });
+    if (created.ids.length) await this.dispatcher.dispatch(created.ids);
+    return this.view(created.batch);
+  }
+
+  async job(caller: Caller, id: string): Promise<(JobRecord & { metamerId: string | null }) | null> {
+    const ctx = requireRole(caller, "READER");
+    if (!isUuid(id)) return null;
+    const job = await this.store.jobs.find(id);
+    if (!job || job.groupId !== ctx.groupId || job.kind !== "SYNTHESIS") return null;
+    const metamer = job.status === "SUCCEEDED" ? await this.store.metamers.findByJob(job.id) : null;
+    return { ...job, metamerId: metamer?.id ?? null };
+  }
+
+  async batch(caller: Caller, id: string, opts: { status?: JobRecord["status"]; first?: number; offset?: number } = {}): Promise<SynthesisBatchView | null> {
+    const ctx = requireRole(caller, "READER");
+    if (!isUuid(id)) return null;
+    const batch = await this.store.jobs.findBatch(ctx.groupId, id);
+    return batch ? this.view(batch, opts) : null;
+  }
+
+  async cancel(caller: Caller, batchId: string): Promise<SynthesisBatchView> {
+    const ctx = requireRole(caller, "MEMBER");
+    const batch = isUuid(batchId) ? await this.store.jobs.findBatch(ctx.groupId, batchId) : null;
+    if (!batch) throw new AppError("NOT_FOUND", `batchId: no synthesis batch '${batchId}' in this group`);
+    await this.store.jobs.cancelBatch(batch.id);
+    return this.view((await this.store.jobs.findBatch(ctx.groupId, batchId))!);
+  }
+
+  async metamer(caller: Caller, id: string): Promise<MetamerRecord | null> {
+    const ctx = requireRole(caller, "READER");
+    return isUuid(id) ? this.store.metamers.find(ctx.groupId, id) : null;
+  }
+
+  metamerIdsByJobs(jobIds: string[]): Promise<Map<string, string>> {
+    return this.store.metamers.idsByJobs(jobIds);
+  }
+
+  blobUrl(sha256: string): string {
+    return `${this.options.baseUrl?.() ?? ""}/blobs/${sha256}`;
+  }
+
+  private async view(batch: BatchRecord, opts: { status?: JobRecord["status"]; first?: number; offset?: number } = {}): Promise<SynthesisBatchView> {
+    const [jobs, counts] = await Promise.all([this.store.jobs.listByBatch(batch.id, opts), this.store.jobs.countsByBatch(batch.id)]);
+    return { batch, jobs, counts };
+  }
+
+  /** Each stimulus must exist in the group, share the model's modality and have (or be convertible to) its input shape. */
+  private async checkStimuli(groupId: string, model: ModelRecord, ids: string[]): Promise<StimulusRecord[]> {
+    const key = shapeKey(model.inputShape);
+    const out: StimulusRecord[] = [];
+    const sets = new Map<string, string>();
+    for (const [i, id] of ids.entries()) {
+      const stimulus = isUuid(id) ? await this.store.stimuli.findStimulus(groupId, id) : null;
+      if (!stimulus) throw new AppError("NOT_FOUND", `stimulusIds[${i}]: no stimulus '${id}' in this group`);
+      let modality = sets.get(stimulus.setId);
+      if (!modality) {
+        modality = (await this.store.stimuli.findSet(groupId, stimulus.setId))!.modality;
+        sets.set(stimulus.setId, modality);
+      }
+      if (modality !== model.modality) {
+        throw new AppError("INVALID_STIMULUS", `stimulusIds[${i}]: stimulus '${id}' is ${modality}; model ${model.name} takes ${model.modality} input`);
+      }
+      const tensors = await this.store.stimuli.tensors(stimulus.id);
+      if (tensors.length > 0 && !tensors.some((t) => t.shapeKey === key)) {
+        throw new AppError(
+          "INVALID_STIMULUS",
+          `stimulusIds[${i}]: stimulus '${id}' has input shape ${tensors.map((t) => `[${t.shape.join(", ")}]`).join(" / ")}; model ${model.name} takes [${model.inputShape.join(", ")}]`,
+        );
+      }
+      out.push(stimulus);
+    }
+    return out;
+  }
+
+  /**
+   * One NULL_DISTRIBUTION job per stimulus set lacking a null for any requested stage, covering those stages plus
+   * the model's labelled stages in one pass (so later batches reuse it). A job already queued or running for the
+   * same (model, set) is reused rather than duplicated.
+   */
+  private async enqueueNullDistributions(
+    tx: Store,
+    groupId: string,
+    model: ModelRecord,
+    stimuli: StimulusRecord[],
+    stages: string[],
+    seed: number,
+  ): Promise<Map<string, string>> {
+    const bySetStage = new Map<string, string>();
+    const setIds = [...new Set(stimuli.map((s) => s.setId))];
+    for (const setId of setIds) {
+      const have = new Set(await tx.metamers.nullDistributionStages(model.id, setId));
+      const pending = await tx.jobs.pendingNullJobs(model.id, setId);
+      const covered = new Map<string, string>();
+      for (const job of pending) for (const stage of (job.payload as unknown as NullDistributionPayload).stages) covered.set(stage, job.id);
+      const missing = stages.filter((s) => !have.has(s) && !covered.has(s));
+      for (const s of stages) if (covered.has(s)) bySetStage.set(`${setId}|${s}`, covered.get(s)!);
+      if (missing.length === 0) continue;
+      const labelled = Object.values(model.stageLabels).filter((t) => !have.has(t) && !covered.has(t));
+      const all = [...new Set([...missing, ...labelled])];
+      const payload: NullDistributionPayload = { setId, stages: all, n: this.options.nullPairs ?? DEFAULT_NULL_PAIRS, seed };
+      const [job] = await tx.jobs.enqueue([
+        { kind: "NULL_DISTRIBUTION", groupId, modelId: model.id, payload: payload as unknown as Record<string, unknown>, maxAttempts: this.options.maxAttempts ?? 3 },
+      ]);
+      for (const s of all) bySetStage.set(`${setId}|${s}`, job.id);
+    }
+    return bySetStage;
+  }
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const text = String((e as { code?: string })?.code ?? "") + String((e as Error)?.message ?? "");
+  return text.includes("P2002") || text.includes("23505") || /unique constraint/i.test(text);
+}

@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { Limits } from "../config.js";
+import { AppError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import type { UploadRecord } from "../store/uploads.js";
+import { requireRole, type Caller } from "./context.js";
+
+export type UploadPurpose = "MODEL" | "STIMULUS";
+
+export interface UploadTicket {
+  id: string;
+  /** PUT the bytes here, with `headers`. */
+  url: string;
+  headers: { name: string; value: string }[];
+  expiresAt: Date;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Two-step uploads for files too large to send inline: createUpload declares size and sha256, the client PUTs the
+ * bytes to /uploads/<id> (streamed, checked against the declared size while arriving), then passes the uploadId.
+ */
+export class UploadService {
+  constructor(
+    private readonly store: Store,
+    private readonly limits: Limits,
+    private readonly ttlSeconds: number,
+    private readonly baseUrl: () => string,
+  ) {}
+
+  limitFor(purpose: UploadPurpose): number {
+    return purpose === "MODEL" ? this.limits.maxModelBytes : this.limits.maxStimulusBytes;
+  }
+
+  async create(caller: Caller, input: { purpose: UploadPurpose; byteSize: number; sha256: string }): Promise<UploadTicket> {
+    const ctx = requireRole(caller, "MEMBER");
+    const limit = this.limitFor(input.purpose);
+    if (!Number.isSafeInteger(input.byteSize) || input.byteSize <= 0) {
+      throw new AppError("BAD_USER_INPUT", `byteSize: expected a positive whole number of bytes, got ${input.byteSize}`);
+    }
+    if (input.byteSize > limit) {
+      throw new AppError(
+        "PAYLOAD_TOO_LARGE",
+        `byteSize: a ${input.purpose.toLowerCase()} file may be at most ${limit} bytes, got ${input.byteSize}`,
+        { limit },
+      );
+    }
+    const sha256 = input.sha256.toLowerCase();
+    if (!SHA256.test(sha256)) {
+      throw new AppError("BAD_USER_INPUT", `sha256: expected 64 hex characters, got '${input.sha256.slice(0, 80)}'`);
+    }
+    const upload = await this.store.uploads.create({
+      groupId: ctx.groupId,
+      purpose: input.purpose,
+      byteSize: input.byteSize,
+      sha256,
+      expiresAt: new Date(Date.now() + this.ttlSeconds * 1000),
+    });
+    return {
+      id: upload.id,
+      url: `${this.baseUrl()}/uploads/${upload.id}`,
+      headers: [
+        { name: "Authorization", value: "Bearer <your API key>" },
+        { name: "Content-Type", value: "application/octet-stream" },
+        { name: "Content-Length", value: String(input.byteSize) },
+      ],
+      expiresAt: upload.expiresAt,
+    };
+  }
+
+  /**
+   * Receives the bytes of a PENDING upload from a stream. The bytes are collected into one buffer of the declared
+   * size (never more), hashed as they arrive, and stored as a blob granted to the group.
+   */
+  async receive(caller: Caller, uploadId: string, body: Readable): Promise<{ sha256: string; byteSize: number }> {
+    const ctx = requireRole(caller, "MEMBER");
+    const upload = await this.findOwn(ctx.groupId, uploadId);
+    if (upload.status !== "PENDING") {
+      throw new AppError("CONFLICT", `upload ${uploadId} already received its bytes (status ${upload.status})`);
+    }
+    if (upload.expiresAt.getTime() < Date.now()) {
+      throw new AppError("NOT_FOUND", `upload ${uploadId} expired at ${upload.expiresAt.toISOString()}; create a new one`);
+    }
+    const buffer = Buffer.allocUnsafe(upload.byteSize);
+    const hash = createHash("sha256");
+    let received = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (received + chunk.length > upload.byteSize) {
+        // stop reading here; the HTTP layer discards the rest and answers 413
+        throw new AppError(
+          "PAYLOAD_TOO_LARGE",
+          `upload ${uploadId}: declared ${upload.byteSize} bytes, received more than that`,
+          { limit: upload.byteSize },
+        );
+      }
+      chunk.copy(buffer, received);
+      hash.update(chunk);
+      received += chunk.length;
+    }
+    if (received !== upload.byteSize) {
+      throw new AppError("BAD_USER_INPUT", `upload ${uploadId}: declared ${upload.byteSize} bytes, received ${received}`);
+    }
+    const sha256 = hash.digest("hex");
+    if (sha256 !== upload.sha256) {
+      throw new AppError("BAD_USER_INPUT", `upload ${uploadId}: declared sha256 ${upload.sha256}, the bytes hash to ${sha256}`);
+    }
+    await this.store.transaction(async (tx) => {
+      await tx.blobs.put(buffer, "application/octet-stream");
+      await tx.groups.grantBlob(ctx.groupId, sha256);
+      await tx.uploads.markComplete(upload.id, sha256);
+    });
+    return { sha256, byteSize: received };
+  }
+
+  /**
+   * The bytes of a COMPLETE upload for a mutation (checked for purpose). Marking it consumed is left to the caller's
+   * transaction (`store.uploads.markConsumed`), so a failed registration leaves the upload usable.
+   */
+  async bytesFor(groupId: string, uploadId: string, purpose: UploadPurpose): Promise<{ upload: UploadRecord; bytes: Uint8Array }> {
+    const upload = await this.findOwn(groupId, uploadId);
+    if (upload.purpose !== purpose) {
+      throw new AppError("BAD_USER_INPUT", `uploadId: upload ${uploadId} was created for ${upload.purpose}, not ${purpose}`);
+    }
+    if (upload.status === "PENDING") {
+      throw new AppError("BAD_USER_INPUT", `uploadId: upload ${uploadId} has no bytes yet; PUT them to /uploads/${uploadId} first`);
+    }
+    if (upload.status === "CONSUMED") {
+      throw new AppError("CONFLICT", `uploadId: upload ${uploadId} was already used`);
+    }
+    const bytes = await this.store.blobs.get(upload.blobSha256!);
+    if (!bytes) throw new AppError("NOT_FOUND", `uploadId: the bytes of upload ${uploadId} are gone`);
+    return { upload, bytes };
+  }
+
+  private async findOwn(groupId: string, uploadId: string): Promise<UploadRecord> {
+    const upload = UUID.test(uploadId) ? await this.store.uploads.find(groupId, uploadId) : null;
+    if (!upload) throw new AppError("NOT_FOUND", `uploadId: no upload '${uploadId}' in this group`);
+    return upload;
+  }
+}

@@ -1,0 +1,285 @@
+import type { DbOrTx } from "./db.js";
+import { Prisma } from "./db.js";
+import type { JobKind, JobStatus } from "../generated/prisma/enums.js";
+
+export interface JobRecord {
+  id: string;
+  kind: JobKind;
+  groupId: string;
+  batchId: string | null;
+  modelId: string | null;
+  stimulusId: string | null;
+  stage: string | null;
+  payload: Record<string, unknown>;
+  status: JobStatus;
+  attempts: number;
+  maxAttempts: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  heartbeatAt: Date | null;
+  iteration: number;
+  totalIterations: number;
+  loss: number | null;
+  hasCheckpoint: boolean;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface NewJob {
+  kind: JobKind;
+  groupId: string;
+  batchId?: string | null;
+  modelId?: string | null;
+  stimulusId?: string | null;
+  stage?: string | null;
+  payload?: Record<string, unknown>;
+  maxAttempts?: number;
+  totalIterations?: number;
+}
+
+export interface JobProgress {
+  iteration: number;
+  totalIterations: number;
+  loss: number | null;
+}
+
+export interface BatchRecord {
+  id: string;
+  groupId: string;
+  modelId: string;
+  config: Record<string, unknown>;
+  seed: number;
+  idempotencyKey: string | null;
+  cancelledAt: Date | null;
+  createdAt: Date;
+}
+
+export type JobCounts = Record<"queued" | "running" | "succeeded" | "failed" | "cancelled", number>;
+
+// Every column except the checkpoint bytes (which can be megabytes): listing jobs must stay cheap.
+const COLUMNS = `"id","kind","groupId","batchId","modelId","stimulusId","stage","payload","status","attempts","maxAttempts",
+  "leaseOwner","leaseExpiresAt","heartbeatAt","iteration","totalIterations","loss","checkpoint" IS NOT NULL AS "hasCheckpoint",
+  "errorCode","errorMessage","createdAt","startedAt","finishedAt"`;
+
+const select = {
+  id: true, kind: true, groupId: true, batchId: true, modelId: true, stimulusId: true, stage: true, payload: true,
+  status: true, attempts: true, maxAttempts: true, leaseOwner: true, leaseExpiresAt: true, heartbeatAt: true,
+  iteration: true, totalIterations: true, loss: true, errorCode: true, errorMessage: true, createdAt: true,
+  startedAt: true, finishedAt: true,
+} as const;
+
+type RawJob = Omit<JobRecord, "payload"> & { payload: unknown };
+
+function toRecord(r: RawJob): JobRecord {
+  return { ...r, payload: (r.payload ?? {}) as Record<string, unknown>, hasCheckpoint: Boolean(r.hasCheckpoint) };
+}
+
+/**
+ * The generic job queue in PostgreSQL. Workers claim with `FOR UPDATE SKIP LOCKED` and hold a lease that heartbeats
+ * extend; a job whose lease expires (its worker died) is claimable again and resumes from its checkpoint. Every
+ * write by a worker is conditioned on it still owning the lease, so a worker that lost its job cannot overwrite it.
+ */
+export class JobStore {
+  constructor(private readonly db: DbOrTx) {}
+
+  async enqueue(jobs: NewJob[]): Promise<JobRecord[]> {
+    const rows = await this.db.job.createManyAndReturn({
+      data: jobs.map((j) => ({
+        kind: j.kind,
+        groupId: j.groupId,
+        batchId: j.batchId ?? null,
+        modelId: j.modelId ?? null,
+        stimulusId: j.stimulusId ?? null,
+        stage: j.stage ?? null,
+        payload: (j.payload ?? {}) as Prisma.InputJsonValue,
+        maxAttempts: j.maxAttempts ?? 3,
+        totalIterations: j.totalIterations ?? 0,
+      })),
+      select: { ...select, checkpoint: false },
+    });
+    return rows.map((r) => toRecord({ ...r, hasCheckpoint: false } as RawJob));
+  }
+
+  /**
+   * Claims the oldest runnable job of the given kinds (or the one with `jobId`): QUEUED, or RUNNING with an expired
+   * lease. Increments attempts. Returns null when there is nothing to do.
+   */
+  async claim(options: { owner: string; leaseMs: number; kinds: JobKind[]; jobId?: string }): Promise<JobRecord | null> {
+    const rows = await this.db.$queryRawUnsafe<RawJob[]>(
+      `UPDATE "Job" SET "status" = 'RUNNING', "leaseOwner" = $1,
+              "leaseExpiresAt" = now() + ($2::int * interval '1 millisecond'), "heartbeatAt" = now(),
+              "attempts" = "attempts" + 1, "startedAt" = COALESCE("startedAt", now())
+        WHERE "id" = (
+          SELECT "id" FROM "Job"
+           WHERE "kind"::text = ANY($3::text[])
+             AND ("status" = 'QUEUED' OR ("status" = 'RUNNING' AND "leaseExpiresAt" < now()))
+             AND "attempts" < "maxAttempts"
+             AND ($4::uuid IS NULL OR "id" = $4::uuid)
+           -- Null distributions first: synthesis jobs of the same request wait for them to write certificates.
+           ORDER BY "createdAt", ("kind" = 'NULL_DISTRIBUTION') DESC, "id"
+           LIMIT 1
+           FOR UPDATE SKIP LOCKED)
+        RETURNING ${COLUMNS}`,
+      options.owner,
+      Math.round(options.leaseMs),
+      options.kinds,
+      options.jobId ?? null,
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /**
+   * Jobs whose worker died on their last allowed attempt would otherwise stay RUNNING forever: mark them FAILED.
+   * Returns the ids it failed.
+   */
+  async failExhausted(): Promise<string[]> {
+    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
+      `UPDATE "Job" SET "status" = 'FAILED', "finishedAt" = now(), "leaseOwner" = NULL, "leaseExpiresAt" = NULL,
+              "errorCode" = COALESCE("errorCode", 'WORKER_LOST'),
+              "errorMessage" = COALESCE("errorMessage", 'the worker stopped responding on the last allowed attempt')
+        WHERE "status" = 'RUNNING' AND "leaseExpiresAt" < now() AND "attempts" >= "maxAttempts"
+        RETURNING "id"`,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Extends the lease and records progress. Returns false when the worker no longer owns a RUNNING job. */
+  async heartbeat(id: string, owner: string, leaseMs: number, progress?: JobProgress, checkpoint?: Uint8Array): Promise<boolean> {
+    const result = await this.db.job.updateMany({
+      where: { id, leaseOwner: owner, status: "RUNNING" },
+      data: {
+        heartbeatAt: new Date(),
+        leaseExpiresAt: new Date(Date.now() + leaseMs),
+        ...(progress ? { iteration: progress.iteration, totalIterations: progress.totalIterations, loss: finiteOrNull(progress.loss) } : {}),
+        ...(checkpoint ? { checkpoint: checkpoint as Uint8Array<ArrayBuffer> } : {}),
+      },
+    });
+    return result.count === 1;
+  }
+
+  async checkpoint(id: string): Promise<Uint8Array | null> {
+    const row = await this.db.job.findUnique({ where: { id }, select: { checkpoint: true } });
+    return row?.checkpoint ?? null;
+  }
+
+  /** Marks the job SUCCEEDED if `owner` still holds it; false otherwise (use inside the transaction writing its result). */
+  async succeed(id: string, owner: string, progress?: JobProgress): Promise<boolean> {
+    const result = await this.db.job.updateMany({
+      where: { id, leaseOwner: owner, status: "RUNNING" },
+      data: {
+        status: "SUCCEEDED", finishedAt: new Date(), leaseOwner: null, leaseExpiresAt: null,
+        ...(progress ? { iteration: progress.iteration, totalIterations: progress.totalIterations, loss: finiteOrNull(progress.loss) } : {}),
+      },
+    });
+    return result.count === 1;
+  }
+
+  /**
+   * Records a failure. A retryable failure with attempts left goes back to QUEUED (its checkpoint is kept, so the
+   * next attempt resumes); otherwise the job is FAILED with its error. The checkpoint is never deleted.
+   */
+  async fail(id: string, owner: string, error: { code: string; message: string; retryable: boolean }): Promise<"QUEUED" | "FAILED" | null> {
+    const rows = await this.db.$queryRawUnsafe<{ status: JobStatus }[]>(
+      `UPDATE "Job" SET
+          "status" = CASE WHEN $3::boolean AND "attempts" < "maxAttempts" THEN 'QUEUED'::"JobStatus" ELSE 'FAILED'::"JobStatus" END,
+          "finishedAt" = CASE WHEN $3::boolean AND "attempts" < "maxAttempts" THEN NULL ELSE now() END,
+          "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "errorCode" = $4, "errorMessage" = $5
+        WHERE "id" = $1::uuid AND "leaseOwner" = $2 AND "status" = 'RUNNING'
+        RETURNING "status"`,
+      id, owner, error.retryable, error.code, error.message,
+    );
+    return (rows[0]?.status as "QUEUED" | "FAILED" | undefined) ?? null;
+  }
+
+  /**
+   * Gives the job back to the queue without counting the attempt (a Lambda invocation near its time limit hands
+   * over to the next one). Returns false when the worker no longer owns it.
+   */
+  async release(id: string, owner: string): Promise<boolean> {
+    const result = await this.db.$executeRawUnsafe(
+      `UPDATE "Job" SET "status" = 'QUEUED', "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "attempts" = "attempts" - 1
+        WHERE "id" = $1::uuid AND "leaseOwner" = $2 AND "status" = 'RUNNING'`,
+      id, owner,
+    );
+    return result === 1;
+  }
+
+  async find(id: string): Promise<JobRecord | null> {
+    const rows = await this.db.$queryRawUnsafe<RawJob[]>(`SELECT ${COLUMNS} FROM "Job" WHERE "id" = $1::uuid`, id);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async status(id: string): Promise<JobStatus | null> {
+    const row = await this.db.job.findUnique({ where: { id }, select: { status: true } });
+    return row?.status ?? null;
+  }
+
+  async listByBatch(batchId: string, opts: { status?: JobStatus; first?: number; offset?: number } = {}): Promise<JobRecord[]> {
+    const rows = await this.db.$queryRawUnsafe<RawJob[]>(
+      `SELECT ${COLUMNS} FROM "Job" WHERE "batchId" = $1::uuid AND ($2::text IS NULL OR "status"::text = $2)
+        ORDER BY "createdAt", "id" LIMIT $3 OFFSET $4`,
+      batchId, opts.status ?? null, opts.first ?? 1000, opts.offset ?? 0,
+    );
+    return rows.map(toRecord);
+  }
+
+  async countsByBatch(batchId: string): Promise<JobCounts> {
+    const groups = await this.db.job.groupBy({ by: ["status"], where: { batchId }, _count: { _all: true } });
+    const counts: JobCounts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    for (const g of groups) counts[g.status.toLowerCase() as keyof JobCounts] = g._count._all;
+    return counts;
+  }
+
+  async countByStatus(kinds?: JobKind[]): Promise<Record<JobStatus, number>> {
+    const groups = await this.db.job.groupBy({ by: ["status"], where: kinds ? { kind: { in: kinds } } : {}, _count: { _all: true } });
+    const counts = { QUEUED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, CANCELLED: 0 } as Record<JobStatus, number>;
+    for (const g of groups) counts[g.status] = g._count._all;
+    return counts;
+  }
+
+  /** NULL_DISTRIBUTION jobs of (model, set) still QUEUED or RUNNING. */
+  async pendingNullJobs(modelId: string, setId: string): Promise<JobRecord[]> {
+    const rows = await this.db.$queryRawUnsafe<RawJob[]>(
+      `SELECT ${COLUMNS} FROM "Job" WHERE "kind" = 'NULL_DISTRIBUTION' AND "modelId" = $1::uuid
+          AND "payload"->>'setId' = $2 AND "status" IN ('QUEUED', 'RUNNING')`,
+      modelId, setId,
+    );
+    return rows.map(toRecord);
+  }
+
+  // --- synthesis batches ---
+
+  async createBatch(input: Omit<BatchRecord, "id" | "cancelledAt" | "createdAt">): Promise<BatchRecord> {
+    const row = await this.db.synthesisBatch.create({
+      data: { ...input, config: input.config as Prisma.InputJsonValue },
+    });
+    return { ...row, config: row.config as Record<string, unknown> };
+  }
+
+  async findBatch(groupId: string, id: string): Promise<BatchRecord | null> {
+    const row = await this.db.synthesisBatch.findFirst({ where: { id, groupId } });
+    return row ? { ...row, config: row.config as Record<string, unknown> } : null;
+  }
+
+  async findBatchByIdempotencyKey(groupId: string, idempotencyKey: string): Promise<BatchRecord | null> {
+    const row = await this.db.synthesisBatch.findUnique({ where: { groupId_idempotencyKey: { groupId, idempotencyKey } } });
+    return row ? { ...row, config: row.config as Record<string, unknown> } : null;
+  }
+
+  /** Cancels the batch's QUEUED and RUNNING jobs; running workers notice at their next heartbeat. Returns how many. */
+  async cancelBatch(batchId: string): Promise<number> {
+    await this.db.synthesisBatch.updateMany({ where: { id: batchId, cancelledAt: null }, data: { cancelledAt: new Date() } });
+    const result = await this.db.job.updateMany({
+      where: { batchId, status: { in: ["QUEUED", "RUNNING"] } },
+      data: { status: "CANCELLED", finishedAt: new Date(), leaseOwner: null, leaseExpiresAt: null, errorCode: "CANCELLED", errorMessage: "the batch was cancelled" },
+    });
+    return result.count;
+  }
+}
+
+function finiteOrNull(v: number | null | undefined): number | null {
+  return v === null || v === undefined || !Number.isFinite(v) ? null : v;
+}

@@ -1,0 +1,189 @@
+import type { DbOrTx } from "./db.js";
+import { Prisma } from "./db.js";
+import type { Modality, ModelSource, TrainingRegime, Visibility } from "../generated/prisma/enums.js";
+import { decodeCursor, encodeCursor, type Page } from "./pagination.js";
+
+/** An op on the path from the input to a layer that has no gradient rule (stored as JSON). */
+export interface UnsupportedOpRecord {
+  opType: string;
+  opset: number;
+  nodeName: string;
+  reason?: string;
+}
+
+export interface LayerRecord {
+  name: string;
+  label: string | null;
+  shape: number[];
+  producerOp: string;
+  order: number;
+  differentiable: boolean;
+  unsupportedOps: UnsupportedOpRecord[];
+}
+
+export interface ModelRecord {
+  id: string;
+  groupId: string;
+  name: string;
+  version: number;
+  source: ModelSource;
+  visibility: Visibility;
+  studyId: string | null;
+  modality: Modality;
+  sha256: string | null;
+  byteSize: number | null;
+  opset: number | null;
+  inputName: string | null;
+  inputShape: number[];
+  inputRange: number[];
+  sampleRate: number | null;
+  outputName: string | null;
+  classLabels: string[];
+  training: { regime: TrainingRegime; norm: string | null; epsilon: number | null };
+  /** friendly stage name -> tensor name */
+  stageLabels: Record<string, string>;
+  createdAt: Date;
+}
+
+export type NewModel = Omit<ModelRecord, "id" | "version" | "createdAt" | "visibility" | "source" | "studyId"> & {
+  source?: ModelSource;
+  visibility?: Visibility;
+  studyId?: string | null;
+};
+
+export interface ModelFilter {
+  name?: string;
+  modality?: Modality;
+}
+
+type ModelRow = Prisma.ModelGetPayload<object>;
+
+function toRecord(r: ModelRow): ModelRecord {
+  return {
+    id: r.id,
+    groupId: r.groupId,
+    name: r.name,
+    version: r.version,
+    source: r.source,
+    visibility: r.visibility,
+    studyId: r.studyId,
+    modality: r.modality,
+    sha256: r.sha256,
+    byteSize: r.byteSize == null ? null : Number(r.byteSize),
+    opset: r.opset,
+    inputName: r.inputName,
+    inputShape: r.inputShape,
+    inputRange: r.inputRange,
+    sampleRate: r.sampleRate,
+    outputName: r.outputName,
+    classLabels: r.classLabels,
+    training: { regime: r.trainingRegime, norm: r.trainingNorm, epsilon: r.trainingEpsilon },
+    stageLabels: (r.stageLabels ?? {}) as Record<string, string>,
+    createdAt: r.createdAt,
+  };
+}
+
+/** What a group may see: its own models and models shared by anyone. */
+const visibleTo = (groupId: string): Prisma.ModelWhereInput => ({ OR: [{ groupId }, { visibility: "SHARED" }] });
+
+export class ModelStore {
+  constructor(private readonly db: DbOrTx) {}
+
+  /**
+   * Inserts a new immutable version of `name` in the group (version = previous max + 1) with its layers.
+   * Call inside `store.transaction` so a failure leaves no partial model.
+   */
+  async create(model: NewModel, layers: LayerRecord[]): Promise<ModelRecord> {
+    const latest = await this.db.model.aggregate({
+      where: { groupId: model.groupId, name: model.name },
+      _max: { version: true },
+    });
+    const row = await this.db.model.create({
+      data: {
+        groupId: model.groupId,
+        name: model.name,
+        version: (latest._max.version ?? 0) + 1,
+        source: model.source ?? "UPLOADED",
+        visibility: model.visibility ?? "PRIVATE",
+        studyId: model.studyId ?? null,
+        modality: model.modality,
+        sha256: model.sha256,
+        byteSize: model.byteSize == null ? null : BigInt(model.byteSize),
+        opset: model.opset,
+        inputName: model.inputName,
+        inputShape: model.inputShape,
+        inputRange: model.inputRange,
+        sampleRate: model.sampleRate,
+        outputName: model.outputName,
+        classLabels: model.classLabels,
+        trainingRegime: model.training.regime,
+        trainingNorm: model.training.norm,
+        trainingEpsilon: model.training.epsilon,
+        stageLabels: model.stageLabels,
+        layers: {
+          createMany: {
+            data: layers.map((l) => ({ ...l, unsupportedOps: l.unsupportedOps as unknown as Prisma.InputJsonValue })),
+          },
+        },
+      },
+    });
+    return toRecord(row);
+  }
+
+  /** A model the group may read, or null (another group's private model is indistinguishable from a missing one). */
+  async findVisible(groupId: string, id: string): Promise<ModelRecord | null> {
+    const row = await this.db.model.findFirst({ where: { AND: [{ id }, visibleTo(groupId)] } });
+    return row ? toRecord(row) : null;
+  }
+
+  /** Any model by id, ignoring groups: for workers that already hold an authorised job. */
+  async findById(id: string): Promise<ModelRecord | null> {
+    const row = await this.db.model.findUnique({ where: { id } });
+    return row ? toRecord(row) : null;
+  }
+
+  async layers(modelId: string): Promise<LayerRecord[]> {
+    const rows = await this.db.layer.findMany({ where: { modelId }, orderBy: { order: "asc" } });
+    return rows.map((r) => ({
+      name: r.name,
+      label: r.label,
+      shape: r.shape,
+      producerOp: r.producerOp,
+      order: r.order,
+      differentiable: r.differentiable,
+      unsupportedOps: r.unsupportedOps as unknown as UnsupportedOpRecord[],
+    }));
+  }
+
+  /** Newest first; keyset pagination on (createdAt, id). */
+  async list(groupId: string, opts: { first: number; after?: string | null; filter?: ModelFilter }): Promise<Page<ModelRecord>> {
+    const where: Prisma.ModelWhereInput = {
+      AND: [
+        visibleTo(groupId),
+        opts.filter?.name ? { name: opts.filter.name } : {},
+        opts.filter?.modality ? { modality: opts.filter.modality } : {},
+      ],
+    };
+    let keyset: Prisma.ModelWhereInput = {};
+    if (opts.after) {
+      const [createdAt, id] = decodeCursor(opts.after) as [string, string];
+      const at = new Date(createdAt);
+      keyset = { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }] };
+    }
+    const [rows, totalCount] = await Promise.all([
+      this.db.model.findMany({
+        where: { AND: [where, keyset] },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: opts.first + 1,
+      }),
+      this.db.model.count({ where }),
+    ]);
+    const page = rows.slice(0, opts.first);
+    return {
+      items: page.map(toRecord),
+      cursors: page.map((r) => encodeCursor([r.createdAt.toISOString(), r.id])),
+      hasNextPage: rows.length > opts.first,
+      totalCount,
+    };
+  }
+}

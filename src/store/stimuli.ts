@@ -1,0 +1,164 @@
+import type { DbOrTx } from "./db.js";
+import type { Modality } from "../generated/prisma/enums.js";
+import { decodeCursor, encodeCursor, type Page } from "./pagination.js";
+
+export interface StimulusSetRecord {
+  id: string;
+  groupId: string;
+  name: string;
+  modality: Modality;
+  classLabels: string[];
+  sampleRate: number | null;
+  createdAt: Date;
+}
+
+export interface StimulusTensorRecord {
+  shapeKey: string;
+  shape: number[];
+  blobSha256: string;
+}
+
+export interface StimulusRecord {
+  id: string;
+  setId: string;
+  groupId: string;
+  label: string;
+  filename: string;
+  contentType: string;
+  /** sha256 of the original file (its blob address) */
+  sha256: string;
+  position: number;
+  createdAt: Date;
+}
+
+export interface NewStimulus {
+  label: string;
+  filename: string;
+  contentType: string;
+  sha256: string;
+  tensors: StimulusTensorRecord[];
+}
+
+/** dims joined by 'x': the key of a stimulus tensor made for one model input shape. */
+export const shapeKey = (shape: readonly number[]): string => shape.join("x");
+
+export class StimulusStore {
+  constructor(private readonly db: DbOrTx) {}
+
+  createSet(input: Omit<StimulusSetRecord, "id" | "createdAt">): Promise<StimulusSetRecord> {
+    return this.db.stimulusSet.create({ data: input });
+  }
+
+  /** The group's set, or null (other groups' sets do not exist for the caller). */
+  findSet(groupId: string, id: string): Promise<StimulusSetRecord | null> {
+    return this.db.stimulusSet.findFirst({ where: { id, groupId } });
+  }
+
+  async listSets(groupId: string, opts: { first: number; after?: string | null }): Promise<Page<StimulusSetRecord>> {
+    const where = { groupId };
+    let keyset = {};
+    if (opts.after) {
+      const [createdAt, id] = decodeCursor(opts.after) as [string, string];
+      const at = new Date(createdAt);
+      keyset = { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }] };
+    }
+    const [rows, totalCount] = await Promise.all([
+      this.db.stimulusSet.findMany({
+        where: { AND: [where, keyset] },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: opts.first + 1,
+      }),
+      this.db.stimulusSet.count({ where }),
+    ]);
+    const page = rows.slice(0, opts.first);
+    return {
+      items: page,
+      cursors: page.map((r) => encodeCursor([r.createdAt.toISOString(), r.id])),
+      hasNextPage: rows.length > opts.first,
+      totalCount,
+    };
+  }
+
+  /** sha256es already in the set (a set holds each file once). */
+  async existingHashes(setId: string, hashes: string[]): Promise<Set<string>> {
+    const rows = await this.db.stimulus.findMany({ where: { setId, sha256: { in: hashes } }, select: { sha256: true } });
+    return new Set(rows.map((r) => r.sha256));
+  }
+
+  /** Appends stimuli (positions continue the set's sequence). Call inside `store.transaction`. */
+  async addStimuli(set: StimulusSetRecord, items: NewStimulus[]): Promise<StimulusRecord[]> {
+    const last = await this.db.stimulus.aggregate({ where: { setId: set.id }, _max: { position: true } });
+    let position = (last._max.position ?? -1) + 1;
+    const created: StimulusRecord[] = [];
+    for (const item of items) {
+      const row = await this.db.stimulus.create({
+        data: {
+          setId: set.id,
+          groupId: set.groupId,
+          label: item.label,
+          filename: item.filename,
+          contentType: item.contentType,
+          sha256: item.sha256,
+          position: position++,
+          tensors: { createMany: { data: item.tensors } },
+        },
+      });
+      created.push(row);
+    }
+    return created;
+  }
+
+  async addTensor(stimulusId: string, tensor: StimulusTensorRecord): Promise<void> {
+    await this.db.stimulusTensor.upsert({
+      where: { stimulusId_shapeKey: { stimulusId, shapeKey: tensor.shapeKey } },
+      create: { stimulusId, ...tensor },
+      update: {},
+    });
+  }
+
+  /** A stimulus of the group, or null. */
+  findStimulus(groupId: string, id: string): Promise<StimulusRecord | null> {
+    return this.db.stimulus.findFirst({ where: { id, groupId } });
+  }
+
+  tensors(stimulusId: string): Promise<StimulusTensorRecord[]> {
+    return this.db.stimulusTensor.findMany({
+      where: { stimulusId },
+      select: { shapeKey: true, shape: true, blobSha256: true },
+      orderBy: { shapeKey: "asc" },
+    });
+  }
+
+  tensor(stimulusId: string, key: string): Promise<StimulusTensorRecord | null> {
+    return this.db.stimulusTensor.findUnique({
+      where: { stimulusId_shapeKey: { stimulusId, shapeKey: key } },
+      select: { shapeKey: true, shape: true, blobSha256: true },
+    });
+  }
+
+  /** In set order; pagination by position. */
+  async listStimuli(setId: string, opts: { first: number; after?: string | null; label?: string }): Promise<Page<StimulusRecord>> {
+    const where = { setId, ...(opts.label ? { label: opts.label } : {}) };
+    const afterPosition = opts.after ? Number(decodeCursor(opts.after)[0]) : -1;
+    const [rows, totalCount] = await Promise.all([
+      this.db.stimulus.findMany({
+        where: { ...where, position: { gt: afterPosition } },
+        orderBy: { position: "asc" },
+        take: opts.first + 1,
+      }),
+      this.db.stimulus.count({ where }),
+    ]);
+    const page = rows.slice(0, opts.first);
+    return {
+      items: page,
+      cursors: page.map((r) => encodeCursor([r.position])),
+      hasNextPage: rows.length > opts.first,
+      totalCount,
+    };
+  }
+
+  /** Every stimulus of a set in order (for jobs that walk a whole set). */
+  allStimuli(setId: string): Promise<StimulusRecord[]> {
+    return this.db.stimulus.findMany({ where: { setId }, orderBy: { position: "asc" } });
+  }
+}

@@ -1,0 +1,91 @@
+import { PostgresBlobStore } from "./blob-store.js";
+import { createPrismaClient, type Db, type Tx } from "./db.js";
+import { GroupStore } from "./groups.js";
+import type { PgConfig } from "./pg-config.js";
+import { ModelStore } from "./models.js";
+import { StimulusStore } from "./stimuli.js";
+import { UploadStore } from "./uploads.js";
+import { JobStore } from "./jobs.js";
+import { MetamerStore } from "./metamers.js";
+import { StudyStore } from "./studies.js";
+import { MetricsExportStore, MetricsStore } from "./metrics.js";
+import { RecognitionStore } from "./recognition.js";
+
+/**
+ * The persistence layer: one PrismaClient (pg adapter) and one domain-named sub-store per aggregate.
+ * To add an area: write `src/store/<area>.ts` with a class taking `DbOrTx`, and add one property here and one line
+ * in the constructor (the constructor also builds the transaction-bound copy, so it works inside `transaction`).
+ */
+export class Store {
+  readonly groups: GroupStore;
+  readonly blobs: PostgresBlobStore;
+  readonly uploads: UploadStore;
+  readonly models: ModelStore;
+  readonly stimuli: StimulusStore;
+  readonly jobs: JobStore;
+  readonly metamers: MetamerStore;
+  readonly studies: StudyStore;
+  readonly metrics: MetricsStore;
+  readonly metricsExport: MetricsExportStore;
+  readonly recognition: RecognitionStore;
+
+  protected constructor(
+    /** The raw client, for store modules only (never import it elsewhere). */
+    readonly db: Db | Tx,
+    private readonly root: Db,
+  ) {
+    this.groups = new GroupStore(db);
+    this.blobs = new PostgresBlobStore(db);
+    this.uploads = new UploadStore(db);
+    this.models = new ModelStore(db);
+    this.stimuli = new StimulusStore(db);
+    this.jobs = new JobStore(db);
+    this.metamers = new MetamerStore(db);
+    this.studies = new StudyStore(db);
+    this.metrics = new MetricsStore(db);
+    this.metricsExport = new MetricsExportStore(db);
+    this.recognition = new RecognitionStore(db);
+  }
+
+  static connect(config: PgConfig, options: { poolSize?: number } = {}): Store {
+    const db = createPrismaClient(config, options.poolSize);
+    return new Store(db, db);
+  }
+
+  /** Runs `fn` in one database transaction: every sub-store of the Store passed in writes through it. */
+  transaction<T>(fn: (store: Store) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.root.$transaction((tx) => fn(new Store(tx, this.root)), {
+      timeout: options.timeoutMs ?? 60_000,
+      maxWait: 10_000,
+    });
+  }
+
+  /** True when the database answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.root.$queryRawUnsafe("SELECT 1");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Row count of every table in the public schema except Prisma's migration bookkeeping. */
+  async countRows(): Promise<Record<string, number>> {
+    const tables = await this.root.$queryRawUnsafe<{ name: string }[]>(
+      `SELECT table_name AS name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations'
+        ORDER BY table_name`,
+    );
+    const counts: Record<string, number> = {};
+    for (const { name } of tables) {
+      const [row] = await this.root.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`);
+      counts[name] = Number(row.n);
+    }
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    await this.root.$disconnect();
+  }
+}

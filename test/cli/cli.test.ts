@@ -1,0 +1,76 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/main.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+
+const repo = path.resolve(import.meta.dirname, "../..");
+const fixtures = path.resolve(repo, "../shared/fixtures/autodiff");
+
+let t: TestApp;
+let key: string;
+let tmp: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  ({ key } = await t.createGroupWithKey("cli-lab", "MEMBER"));
+  tmp = await mkdtemp(path.join(os.tmpdir(), "metamers-cli-"));
+});
+afterAll(async () => {
+  await t?.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** Runs the CLI in-process with the server found through the environment, as a lab script would. */
+async function cli(...argv: string[]): Promise<string> {
+  let text = "";
+  await runCli(argv, { write: (s: string) => (text += s) }, { url: t.url, apiKey: key, dataDir: tmp });
+  return text;
+}
+
+describe("metamers CLI", () => {
+  it("registers a model, lists it and prints its layers", async () => {
+    const labels = Array.from({ length: 10 }, (_, i) => String(i)).join(",");
+    const added = JSON.parse(await cli("models", "add", path.join(fixtures, "lenet.onnx"), "--name", "lenet", "--labels", labels, "--stage", "conv1=/relu1/Relu_output_0", "--json"));
+    expect(added).toMatchObject({ name: "lenet", version: 1, inputShape: [1, 1, 28, 28] });
+
+    const listed = await cli("models", "list");
+    expect(listed).toMatch(new RegExp(`${added.id}\\s+lenet\\s+1\\s+IMAGE\\s+\\[1,1,28,28\\]`));
+
+    const layers = await cli("models", "layers", added.id);
+    expect(layers).toMatch(/yes\s+Relu\s+\[1,6,24,24\]\s+conv1\s+\/relu1\/Relu_output_0/);
+  });
+
+  it("creates a stimulus set and adds image files with a label", async () => {
+    const set = JSON.parse(await cli("stimuli", "create-set", "--name", "greys", "--labels", "grey,black", "--json"));
+    const files = [];
+    for (const [i, v] of [40, 120, 200].entries()) {
+      const f = path.join(tmp, `grey${i}.png`);
+      await writeFile(f, await sharp({ create: { width: 30, height: 30, channels: 3, background: { r: v, g: v, b: v } } }).png().toBuffer());
+      files.push(f);
+    }
+    const out = await cli("stimuli", "add", set.id, ...files, "--label", "grey", "--input-shape", "1,1,28,28");
+    expect(out).toMatch(/added 3 stimulus file\(s\)/);
+    const listed = await cli("stimuli", "list", set.id);
+    expect(listed.match(/grey\s+\[1,1,28,28\]\s+grey\d\.png/g)).toHaveLength(3);
+  });
+
+  it("reports API errors with their code", async () => {
+    await expect(cli("models", "layers", "00000000-0000-4000-8000-000000000000")).rejects.toThrow(/no model/);
+    await expect(
+      runCli(["models", "list"], { write: () => 0 }, { url: t.url, apiKey: "mhk_wrong", dataDir: tmp }),
+    ).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+  });
+
+  it("runs as `metamers` through bin/metamers.js, reading the key from the environment", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(repo, "bin/metamers.js"), "models", "list", "--json"], {
+      cwd: tmp, // from another folder: the loader must still find the project's tsconfig
+      env: { ...process.env, METAMERS_URL: t.url, METAMERS_API_KEY: key },
+      timeout: 60_000,
+    });
+    expect(JSON.parse(stdout).totalCount).toBe(1);
+  });
+});

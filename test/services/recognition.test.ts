@@ -1,0 +1,211 @@
+import onnxProto from "onnx-proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../../src/config.js";
+import { SeededRandom } from "../../src/engine/random.js";
+import { createLogger } from "../../src/logger.js";
+import { EngineSessionCache } from "../../src/services/engine-cache.js";
+import { JobHandlerRegistry, JobQueue } from "../../src/services/jobs.js";
+import { MetricsService } from "../../src/services/metrics/index.js";
+import { enqueueRecognitionForMetamers, enqueueRecognitionForModel, RecognitionJobHandler } from "../../src/services/recognition.js";
+import { StimulusService } from "../../src/services/stimuli.js";
+import { UploadService } from "../../src/services/uploads.js";
+import type { ModelRecord } from "../../src/store/models.js";
+import type { Store } from "../../src/store/store.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+
+const { onnx } = onnxProto;
+const SHAPE = [1, 3, 8, 8];
+const D = 3 * 8 * 8;
+const LABELS = ["cat", "dog", "car", "cup"];
+
+/** logits = W x + b as a real ONNX graph (Flatten -> Gemm), with W and b from a seeded generator. */
+function linearClassifier(seed: number): { bytes: Uint8Array; w: Float32Array; b: Float32Array } {
+  const rng = new SeededRandom(seed);
+  const w = rng.fillNormal(new Float32Array(LABELS.length * D)) as Float32Array;
+  const b = rng.fillNormal(new Float32Array(LABELS.length), 0, 0.1) as Float32Array;
+  const tensor = (name: string, dims: number[], data: Float32Array) =>
+    onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(0)) });
+  const info = (name: string, dims: number[]) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const bytes = onnx.ModelProto.encode({
+    irVersion: 8,
+    producerName: "recognition-test",
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      name: "linear",
+      input: [info("x", SHAPE)],
+      output: [info("logits", [1, LABELS.length])],
+      initializer: [tensor("W", [LABELS.length, D], w), tensor("B", [LABELS.length], b)],
+      node: [
+        { opType: "Flatten", input: ["x"], output: ["flat"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+        { opType: "Gemm", input: ["flat", "W", "B"], output: ["logits"], name: "gemm", attribute: [{ name: "transB", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      ],
+    },
+  }).finish();
+  return { bytes, w, b };
+}
+
+/** The same classifier in plain JavaScript: the reference the ONNX runtime results are checked against. */
+function referenceLabel(w: Float32Array, b: Float32Array, x: Float32Array): string {
+  let best = -1;
+  let bestValue = -Infinity;
+  for (let k = 0; k < LABELS.length; k++) {
+    let s = b[k];
+    for (let i = 0; i < D; i++) s += w[k * D + i] * x[i];
+    if (s > bestValue) (bestValue = s), (best = k);
+  }
+  return LABELS[best];
+}
+
+const bytesOf = (x: Float32Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+
+async function registerModel(store: Store, groupId: string, name: string, bytes: Uint8Array): Promise<ModelRecord> {
+  const blob = await store.blobs.put(bytes, "application/onnx");
+  return store.transaction((tx) =>
+    tx.models.create(
+      {
+        groupId, name, modality: "IMAGE", sha256: blob.sha256, byteSize: bytes.length, opset: 17, inputName: "x",
+        inputShape: SHAPE, inputRange: [0, 1], sampleRate: null, outputName: "logits", classLabels: LABELS,
+        training: { regime: "STANDARD", norm: null, epsilon: null }, stageLabels: {},
+      },
+      [{ name: "logits", label: "final", shape: [1, 4], producerOp: "Gemm", order: 0, differentiable: true, unsupportedOps: [] }],
+    ),
+  );
+}
+
+describe("cross-model recognition jobs", () => {
+  let db: TestDatabase;
+  const classifiers = [11, 12, 13, 14, 15].map(linearClassifier);
+  const models: ModelRecord[] = [];
+  const tensors = new Map<string, Float32Array>(); // metamer id -> tensor
+  const truth = new Map<string, string>(); // metamer id -> natural label
+  let groupId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const store = db.store;
+    groupId = (await store.groups.createGroup("lab-recognition")).id;
+    for (let i = 0; i < classifiers.length; i++) models.push(await registerModel(store, groupId, `linear${i}`, classifiers[i].bytes));
+
+    const rng = new SeededRandom(99);
+    const set = await store.stimuli.createSet({ groupId, name: "tiny", modality: "IMAGE", classLabels: LABELS, sampleRate: null });
+    const stimulusTensors = Array.from({ length: 20 }, () => Float32Array.from({ length: D }, () => rng.next()));
+    const stimuli = await store.transaction(async (tx) => {
+      const items = [];
+      for (let i = 0; i < stimulusTensors.length; i++) {
+        const blob = await tx.blobs.put(bytesOf(stimulusTensors[i]), "application/x-float32");
+        items.push({
+          label: LABELS[i % 4], filename: `s${i}.f32`, contentType: "application/x-float32", sha256: blob.sha256,
+          tensors: [{ shapeKey: SHAPE.join("x"), shape: SHAPE, blobSha256: blob.sha256 }],
+        });
+      }
+      return tx.stimuli.addStimuli(set, items);
+    });
+
+    // 1,000 validated metamers (200 per generator), stored as the synthesis worker stores them; 250 distinct seeded
+    // tensors (blobs are content-addressed, so metamers i and i + 250 share one) keep the setup quick.
+    const jobs = await store.jobs.enqueue(Array.from({ length: 1000 }, () => ({ kind: "SYNTHESIS" as const, groupId })));
+    const distinct = Array.from({ length: 250 }, () => Float32Array.from({ length: D }, () => rng.next()));
+    await store.transaction(async (tx) => {
+      const blobs = [];
+      for (const x of distinct) blobs.push(await tx.blobs.put(bytesOf(x), "application/x-float32"));
+      for (let i = 0; i < 1000; i++) {
+        const x = distinct[i % 250];
+        const blob = blobs[i % 250];
+        const stimulus = stimuli[i % stimuli.length];
+        const m = await tx.metamers.create({
+          jobId: jobs[i].id, groupId, modelId: models[i % 5].id, stimulusId: stimulus.id, stage: "logits", seed: 0,
+          config: {}, history: [], certificate: {}, passed: true, tensorSha256: blob.sha256, renderingSha256: blob.sha256,
+          sha256: blob.sha256, softwareVersions: {},
+        });
+        tensors.set(m.id, x);
+        truth.set(m.id, stimulus.label);
+      }
+    }, { timeoutMs: 120_000 });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  function worker(store: Store, name: string) {
+    const uploads = new UploadService(store, DEFAULT_LIMITS, 3600, () => "");
+    const handler = new RecognitionJobHandler({ stimuli: new StimulusService(store, DEFAULT_LIMITS, uploads), sessions: new EngineSessionCache() });
+    return new JobQueue(store, new JobHandlerRegistry().register("RECOGNITION", handler), createLogger("silent"), { owner: name, leaseMs: 30_000 });
+  }
+
+  async function drain(queue: JobQueue): Promise<number> {
+    let ran = 0;
+    while (await queue.runOne()) ran++;
+    return ran;
+  }
+
+  it("evaluates 1,000 metamers by 5 models in background jobs, each pair exactly once with two racing workers", async () => {
+    const store = db.store;
+    const ids = [...tensors.keys()];
+    // Schedule the same work twice (as a finished-metamer trigger and a retry would), so the two workers race on
+    // overlapping jobs.
+    const first = await enqueueRecognitionForMetamers(store, ids);
+    const second = await enqueueRecognitionForMetamers(store, ids);
+    expect(first).toHaveLength(5 * 4); // 5 recognizers x ceil(1000 / 250) chunks
+    expect(second).toHaveLength(20);
+
+    const started = performance.now();
+    const [a, b] = await Promise.all([drain(worker(store, "worker-a")), drain(worker(store, "worker-b"))]);
+    const elapsed = performance.now() - started;
+    console.log(`recognition: 5,000 pairs in ${Math.round(elapsed)} ms (worker a ran ${a} jobs, worker b ${b})`);
+    expect(a + b).toBe(40);
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBeGreaterThan(0);
+
+    for (const m of models) expect(await store.recognition.countFor(m.id)).toEqual({ metamers: 1000, stimuli: 0 });
+    const counts = await store.jobs.countByStatus(["RECOGNITION"]);
+    expect(counts.SUCCEEDED).toBe(40);
+    // Nothing left to do: a new trigger schedules no job.
+    expect(await enqueueRecognitionForMetamers(store, ids)).toHaveLength(0);
+  });
+
+  it("stores the labels onnxruntime predicts, equal to a plain-JavaScript evaluation of the same classifiers", async () => {
+    const rows = await db.store.metricsExport.trials(models[0].id);
+    expect(rows).toHaveLength(200 * 5);
+    for (const row of rows) {
+      const recognizer = models.findIndex((m) => m.id === row.recognizerId);
+      const expected = referenceLabel(classifiers[recognizer].w, classifiers[recognizer].b, tensors.get(row.metamer)!);
+      expect(row.predictedLabel).toBe(expected);
+      expect(row.correct).toBe(expected === truth.get(row.metamer));
+    }
+  });
+
+  it("feeds crossModelMatrix and recognizability from the computed rows", async () => {
+    const caller = { groupId, role: "READER" as const, apiKeyId: "test" };
+    const metrics = new MetricsService(db.store);
+    const ids = models.map((m) => m.id);
+    const cells = await metrics.crossModelMatrix(caller, { generatorIds: ids, recognizerIds: ids, stage: "FINAL" });
+    expect(cells).toHaveLength(25);
+    for (const cell of cells) {
+      expect(cell.n).toBe(200);
+      const g = models.findIndex((m) => m.id === cell.generatorId);
+      const r = models.findIndex((m) => m.id === cell.recognizerId);
+      let correct = 0;
+      for (const [id, x] of tensors) {
+        if (models[[...tensors.keys()].indexOf(id) % 5].id !== models[g].id) continue;
+        if (referenceLabel(classifiers[r].w, classifiers[r].b, x) === truth.get(id)) correct++;
+      }
+      expect(cell.accuracy).toBeCloseTo(correct / 200, 12);
+    }
+    const other = await metrics.recognizability(caller, { modelId: ids[0], stage: "logits", observer: "OTHER_MODELS", resamples: 100 });
+    expect(other.n).toBe(4);
+    const expectedMean = cells.filter((c) => c.generatorId === ids[0] && c.recognizerId !== ids[0]).reduce((s, c) => s + c.accuracy, 0) / 4;
+    expect(other.mean).toBeCloseTo(expectedMean, 12);
+  });
+
+  it("gives a newly registered model its backlog of metamers and natural stimuli", async () => {
+    const store = db.store;
+    const late = linearClassifier(16);
+    const model = await registerModel(store, groupId, "linear-late", late.bytes);
+    const jobs = await enqueueRecognitionForModel(store, model.id);
+    expect(jobs.map((j) => (j.payload.metamerIds as string[] | undefined)?.length ?? (j.payload.stimulusIds as string[]).length)).toEqual([250, 250, 250, 250, 20]);
+    await drain(worker(store, "worker-c"));
+    expect(await store.recognition.countFor(model.id)).toEqual({ metamers: 1000, stimuli: 20 });
+    expect(await enqueueRecognitionForModel(store, model.id)).toHaveLength(0);
+  });
+});
