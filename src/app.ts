@@ -30,6 +30,8 @@ export interface App {
   apollo: ApolloServer<GraphQLContext>;
   server: Server;
   log: Logger;
+  /** Builds the GraphQL context of one request from its Authorization header (HTTP server and Lambda handler). */
+  contextFor(authorization: string | undefined, requestId: string): Promise<GraphQLContext>;
   /** Listens (port 0 = any free port); resolves to the base URL, e.g. http://127.0.0.1:4000. */
   listen(port?: number, host?: string): Promise<string>;
   /** The base URL once listening. */
@@ -37,6 +39,16 @@ export interface App {
   /** Runs `fn` on close, before the HTTP server and database go (e.g. stopping a worker pool). */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
+}
+
+/** The Apollo server with the API's error contract (not started; the HTTP server and Lambda integration start it). */
+export function createApolloServer(schema: GraphQLSchema, log: Logger): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    schema,
+    formatError: makeFormatError(log),
+    includeStacktraceInErrorResponses: false,
+    introspection: true,
+  });
 }
 
 /** Wires store, services, GraphQL and HTTP. Nothing happens on import; nothing listens until `listen()`. */
@@ -48,14 +60,15 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
   let url = config.publicUrl ?? "";
   const services = createServices({ store, config, log, baseUrl: () => url });
   const schema = await buildAppSchema();
-  const apollo = new ApolloServer<GraphQLContext>({
-    schema,
-    formatError: makeFormatError(log),
-    includeStacktraceInErrorResponses: false,
-    introspection: true,
-  });
+  const apollo = createApolloServer(schema, log);
   await apollo.start();
-  const server = createHttpServer({ apollo, services, config, log, routes: deps.routes });
+  const contextFor = async (authorization: string | undefined, requestId: string): Promise<GraphQLContext> => ({
+    caller: await services.auth.authenticate(authorization),
+    services,
+    log: log.child({ requestId }),
+    requestId,
+  });
+  const server = createHttpServer({ apollo, services, config, log, routes: deps.routes, contextFor });
   const closers: (() => Promise<void> | void)[] = [];
 
   return {
@@ -66,6 +79,7 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
     apollo,
     server,
     log,
+    contextFor,
     get url() {
       return url;
     },

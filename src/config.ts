@@ -1,6 +1,8 @@
 // The one reader of process.env. Everything else receives an AppConfig.
 import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { pgConfigFromUrl, type PgConfig } from "./store/pg-config.js";
 
@@ -69,6 +71,13 @@ export interface JobsConfig {
   leaseMs: number;
 }
 
+/** The service version reported by `health`: package.json's, read once. */
+let version: string | undefined;
+function packageVersion(): string {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../package.json");
+  return (version ??= (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version);
+}
+
 export const DEFAULT_LIMITS: Limits = { maxModelBytes: 2 * GiB, maxStimulusBytes: 64 * MiB, maxInlineBytes: 64 * MiB };
 
 /** Reads and checks the environment; a bad value names the variable, what was expected and what arrived. */
@@ -94,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     uploadTtlSeconds: e.METAMERS_UPLOAD_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
-    version: env.npm_package_version ?? "0.1.0",
+    version: packageVersion(),
     jobs: {
       dispatcher: e.METAMERS_DISPATCHER,
       workers: e.METAMERS_WORKERS ?? os.availableParallelism(),

@@ -4,10 +4,10 @@ import "reflect-metadata";
 import { existsSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { openLocalDatabase, RUNTIME_FILE } from "./store/local.js";
+import { startDispatcher } from "./dispatch/start.js";
 
 export const API_KEY_FILE = "api-key";
 export const SERVER_FILE = "server.json";
@@ -17,6 +17,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const started = performance.now();
 
+  // Load the app's modules (GraphQL, services: the slow part of a start) while PostgreSQL starts in its own process.
+  const appModule = import("./app.js");
+  appModule.catch(() => {}); // reported where it is awaited
   const db = await openLocalDatabase({
     dataDir: config.dataDir,
     external: config.externalDatabase,
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     db.kind === "external" ? "using the PostgreSQL from DATABASE_URL" : `embedded PostgreSQL data in ${path.join(config.dataDir, "postgres")}`,
   );
 
+  const { createApp } = await appModule;
   const app = await createApp(config, { database: db.config, log });
 
   // First start: a local group and an admin key, written to $METAMERS_DATA_DIR/api-key (0600) and printed once.
@@ -39,6 +43,7 @@ async function main(): Promise<void> {
 
   // Worker pool: the synthesis dispatcher (src/dispatch) starts its local workers here and registers their shutdown
   // with app.onClose(...), so jobs run in this process tree when the service runs locally.
+  await startDispatcher(app, db.config);
 
   const url = await app.listen();
   await writeFile(path.join(config.dataDir, SERVER_FILE), JSON.stringify({ url, pid: process.pid }), { mode: 0o600 });

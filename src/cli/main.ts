@@ -14,6 +14,7 @@ server commands (GraphQL API):
   health
   models add|list|layers ...       ${"(metamers models --help)"}
   stimuli create-set|add|list|sets ...
+  synthesize --model ... --stages ... --set ... [--wait]   queue metamer synthesis, follow its progress
 
 local commands (no server):
   layers <file.onnx>               the layer catalogue the registry would build
@@ -68,6 +69,11 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
     case "stimuli":
       if (args[0] === "--help" || !args.length) return void out.write(STIMULI_USAGE + "\n");
       return stimuliCommand(args, client(), out);
+    case "synthesize": {
+      const { synthesizeCommand, SYNTHESIZE_USAGE } = await import("./synthesis-commands.js");
+      if (args[0] === "--help" || !args.length) return void out.write(SYNTHESIZE_USAGE + "\n");
+      return synthesizeCommand(args, client(), out, { tty: out === process.stdout && process.stdout.isTTY });
+    }
     case "layers":
       return (await import("./engine-commands.js")).layersCommand(args, out);
     case "grad":

@@ -243,8 +243,14 @@ interface JobView {
   id: string;
   stage: string;
   status: string;
-  stimulus: { id: string };
-  metamer: { id: string; renderingUrl: string | null; certificate: { passed: boolean } | null } | null;
+  stimulus: { id: string } | null;
+  metamer: { id: string } | null;
+}
+
+interface MetamerView {
+  id: string;
+  passed: boolean;
+  renderingUrl: string;
 }
 
 async function startSynthesis(client: GraphQLClient, modelId: string, stages: string[], stimulusIds: string[], schedule: { rounds: number; stepsPerRound: number }, key: string): Promise<string> {
@@ -265,8 +271,8 @@ async function startSynthesis(client: GraphQLClient, modelId: string, stages: st
 }
 
 async function batchCounts(client: GraphQLClient, id: string) {
-  const data = await client.request<{ synthesisBatch: { counts: { queued: number; running: number; succeeded: number; failed: number } } }>(
-    `query DemoBatch($id: ID!) { synthesisBatch(id: $id) { counts { queued running succeeded failed } } }`,
+  const data = await client.request<{ synthesisBatch: { counts: { queued: number; running: number; succeeded: number; failed: number; cancelled: number } } }>(
+    `query DemoBatch($id: ID!) { synthesisBatch(id: $id) { counts { queued running succeeded failed cancelled } } }`,
     { id },
   );
   return data.synthesisBatch.counts;
@@ -274,19 +280,30 @@ async function batchCounts(client: GraphQLClient, id: string) {
 
 async function batchJobs(client: GraphQLClient, id: string): Promise<JobView[]> {
   const jobs: JobView[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const data: { synthesisBatch: { jobs: { edges: { node: JobView }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } } =
-      await client.request(
-        `query DemoBatchJobs($id: ID!, $after: String) { synthesisBatch(id: $id) { jobs(first: 500, after: $after) {
-          edges { node { id stage status stimulus { id } metamer { id renderingUrl certificate { passed } } } }
-          pageInfo { hasNextPage endCursor } } } }`,
-        { id, after },
-      );
-    jobs.push(...data.synthesisBatch.jobs.edges.map((e) => e.node));
-    if (!data.synthesisBatch.jobs.pageInfo.hasNextPage) return jobs;
-    after = data.synthesisBatch.jobs.pageInfo.endCursor;
+  const page = 1000;
+  for (let offset = 0; ; offset += page) {
+    const data = await client.request<{ synthesisBatch: { jobs: JobView[] } }>(
+      `query DemoBatchJobs($id: ID!, $first: Int, $offset: Int) { synthesisBatch(id: $id) {
+        jobs(first: $first, offset: $offset) { id stage status stimulus { id } metamer { id } } } }`,
+      { id, first: page, offset },
+    );
+    jobs.push(...data.synthesisBatch.jobs);
+    if (data.synthesisBatch.jobs.length < page) return jobs;
   }
+}
+
+/** Metamer details, many per request (GraphQL aliases), so thousands of metamers cost a few round trips. */
+async function metamerViews(client: GraphQLClient, ids: string[]): Promise<Map<string, MetamerView>> {
+  const out = new Map<string, MetamerView>();
+  for (let i = 0; i < ids.length; i += 200) {
+    const chunk = ids.slice(i, i + 200);
+    const fields = chunk.map((_, k) => `m${k}: metamer(id: $id${k}) { id passed renderingUrl }`).join("\n");
+    const variables = Object.fromEntries(chunk.map((id, k) => [`id${k}`, id]));
+    const params = chunk.map((_, k) => `$id${k}: ID!`).join(", ");
+    const data = await client.request<Record<string, MetamerView | null>>(`query DemoMetamers(${params}) { ${fields} }`, variables);
+    for (const m of Object.values(data)) if (m) out.set(m.id, m);
+  }
+  return out;
 }
 
 interface ApiCurvePoint {
@@ -299,7 +316,7 @@ interface ApiCurvePoint {
 
 async function curve(client: GraphQLClient, modelId: string, observer: "GENERATOR" | "OTHER_MODELS"): Promise<CurvePoint[]> {
   const data = await client.request<{ recognizabilityCurve: ApiCurvePoint[] }>(
-    `query DemoCurve($modelId: ID!, $observer: Observer!) { recognizabilityCurve(modelId: $modelId, observer: $observer) { stage natural mean sem n } }`,
+    `query DemoCurve($modelId: ID!, $observer: RecognitionObserver!) { recognizabilityCurve(modelId: $modelId, observer: $observer) { stage natural mean sem n } }`,
     { modelId, observer },
   );
   // 95% interval from the curve's standard error (normal approximation), clipped to [0, 1].
@@ -363,7 +380,7 @@ async function main(): Promise<void> {
       let running = 0;
       for (const id of batches.values()) {
         const c = await batchCounts(client, id);
-        done += c.succeeded + c.failed;
+        done += c.succeeded + c.failed + c.cancelled;
         failed += c.failed;
         running += c.running;
       }
@@ -374,15 +391,29 @@ async function main(): Promise<void> {
     }
     bar.finish();
 
-    // Recognition jobs follow the metamers; wait until every model has judged every validated metamer.
+    // Recognition jobs follow the metamers (the service enqueues them as each metamer finishes). Wait until every
+    // model has judged every validated final-stage metamer of every generator, then until the curves stop moving.
     const ids = names.map((n) => models.get(n)!.id);
+    const jobsByModel = new Map<string, JobView[]>();
+    for (const name of names) jobsByModel.set(name, await batchJobs(client, batches.get(name)!));
+    const metamers = await metamerViews(client, [...jobsByModel.values()].flat().flatMap((j) => (j.metamer ? [j.metamer.id] : [])));
+    const passed = (j: JobView) => (j.metamer ? metamers.get(j.metamer.id)?.passed ?? false : false);
+    const expectedFinal = names.map((name) => {
+      const finalTensor = Object.values(manifest.models[name].stages).at(-1)!;
+      return jobsByModel.get(name)!.filter((j) => j.stage === finalTensor && passed(j)).length;
+    });
     const recBar = new ProgressBar("cross-model recognition", names.length * names.length);
     let matrix = await crossModel(client, names, ids);
-    for (let tries = 0; ; tries++) {
-      const expected = ids.map((_, i) => Math.max(...matrix.n[i]));
-      const complete = matrix.n.reduce((acc, row, i) => acc + row.filter((v) => v === expected[i] && v > 0).length, 0);
+    const snapshot = async () => JSON.stringify(await Promise.all(ids.map((id) => curve(client, id, "OTHER_MODELS"))));
+    let previous = "";
+    for (let polls = 0; polls < 600; polls++) {
+      const complete = matrix.n.reduce((acc, row, i) => acc + row.filter((v) => v >= expectedFinal[i]).length, 0);
       recBar.update(complete);
-      if (complete === names.length * names.length || tries > 300) break;
+      if (complete === names.length * names.length) {
+        const current = await snapshot();
+        if (current === previous) break;
+        previous = current;
+      }
       await new Promise((r) => setTimeout(r, 2000));
       matrix = await crossModel(client, names, ids);
     }
@@ -393,21 +424,22 @@ async function main(): Promise<void> {
     for (const name of names) {
       const entry = manifest.models[name];
       const model = models.get(name)!;
-      const jobs = await batchJobs(client, batches.get(name)!);
+      const jobs = jobsByModel.get(name)!;
       const stageOf = (job: JobView) => Object.entries(entry.stages).find(([label, tensor]) => job.stage === label || job.stage === tensor)?.[0] ?? job.stage;
       const stageLabels = Object.keys(entry.stages);
       const validation = stageLabels.map((stage) => {
         const js = jobs.filter((j) => stageOf(j) === stage);
-        return { stage, passed: js.filter((j) => j.metamer?.certificate?.passed).length, total: js.length };
+        return { stage, passed: js.filter(passed).length, total: js.length };
       });
-      const metamers: GridMetamer[] = [];
+      const grid: GridMetamer[] = [];
       for (const [column, d] of shownDigits.entries()) {
         const stimulusId = stimuli[digits.indexOf(d)].id;
         for (const stage of stageLabels) {
-          const job = jobs.find((j) => j.stimulus.id === stimulusId && stageOf(j) === stage);
-          if (!job?.metamer?.renderingUrl) continue;
-          const png = await client.download(job.metamer.renderingUrl);
-          metamers.push({ stage, digit: column, png: png.toString("base64"), passed: job.metamer.certificate?.passed ?? null });
+          const job = jobs.find((j) => j.stimulus?.id === stimulusId && stageOf(j) === stage);
+          const view = job?.metamer ? metamers.get(job.metamer.id) : undefined;
+          if (!view) continue;
+          const png = await client.download(view.renderingUrl);
+          grid.push({ stage, digit: column, png: png.toString("base64"), passed: view.passed });
         }
       }
       results.push({
@@ -421,7 +453,7 @@ async function main(): Promise<void> {
         generatorCurve: await curve(client, model.id, "GENERATOR"),
         otherModelsCurve: await curve(client, model.id, "OTHER_MODELS"),
         validation,
-        metamers,
+        metamers: grid,
       });
     }
 

@@ -16,10 +16,12 @@ const CURVE_COLOURS = { generator: "#1f77b4", others: "#d62728" };
 
 /** Recognizability (0..1) by stage for the generating model and the other models, with CI whiskers. */
 export function curveSvg(model: DemoModelResult, chance: number): string {
-  const stages = [...new Set([...model.generatorCurve, ...model.otherModelsCurve].map((p) => p.stage))];
-  const width = 360;
-  const height = 220;
-  const left = 40;
+  // Natural stimuli first (when the curves have them), then the model's stages in network order.
+  const present = new Set([...model.generatorCurve, ...model.otherModelsCurve].map((p) => p.stage));
+  const stages = [...new Set([...(present.has("natural") ? ["natural"] : []), ...model.stages, ...present])].filter((s) => present.has(s));
+  const width = 380;
+  const height = 230;
+  const left = 60;
   const right = 10;
   const top = 10;
   const bottom = 50;
@@ -74,13 +76,13 @@ function heatColour(v: number | null): string {
 export function heatmapSvg(matrix: CrossModelMatrix): string {
   const cell = 56;
   const left = 110;
-  const top = 90;
-  const width = left + cell * matrix.recognizers.length + 10;
+  const top = 110;
+  const width = left + cell * matrix.recognizers.length + 80; // room for the last rotated column label
   const height = top + cell * matrix.generators.length + 10;
   const parts: string[] = [];
   matrix.recognizers.forEach((r, j) => {
     const cx = left + j * cell + cell / 2;
-    parts.push(`<text x="${cx}" y="${top - 6}" font-size="10" transform="rotate(-40 ${cx} ${top - 6})">${escapeHtml(r)}</text>`);
+    parts.push(`<text x="${cx}" y="${top - 6}" font-size="10" transform="rotate(-50 ${cx} ${top - 6})">${escapeHtml(r)}</text>`);
   });
   matrix.generators.forEach((g, i) => {
     parts.push(`<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" font-size="10" text-anchor="end">${escapeHtml(g)}</text>`);

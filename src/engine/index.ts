@@ -29,7 +29,9 @@
  *     x: Float32Array of prod(inputShape); target: Float32Array of prod(stageShape). Returns fresh arrays.
  *     loss normalizedL2 = ||a - t||_2 / ||t||_2 (the paper's); mse = mean((a - t)^2). grad = d loss / d x.
  *     BAD_USER_INPUT for wrong lengths or (normalizedL2) a zero target.
- *   session.inputShape, session.stageShape, session.logitsShape, session.graphBytes (the emitted ONNX model)
+ *   session.run(x, target, { grad: buffer }) writes the gradient into a caller-owned Float32Array instead.
+ *   session.inputShape, session.stageShape, session.logitsShape, session.graphNodeCount;
+ *   GradientSession.loadedGraphs() (distinct graphs loaded). The built graph's bytes are not kept.
  *   ForwardSession.create(modelBytes, outputs?: tensor names (default: graph outputs), { threads? })
  *   forward.run(x): Promise<Record<tensorName, Float32Array>>; x may hold several inputs stacked along dim 0
  *     (run one at a time when the model's batch size is fixed; outputs concatenated in the same order).

@@ -7,6 +7,7 @@ import { StimulusResolver, StimulusSetResolver } from "./stimulus/stimulus.resol
 import { UploadResolver } from "./upload/upload.resolver.js";
 import { MetricsResolver } from "./metrics/metrics.resolver.js";
 import { StudyResolver } from "./studies/studies.resolver.js";
+import { MetamerResolver, SynthesisBatchResolver, SynthesisJobResolver } from "./synthesis/synthesis.resolver.js";
 
 export const resolvers: NonEmptyArray<Function> = [
   HealthResolver,
@@ -17,4 +18,7 @@ export const resolvers: NonEmptyArray<Function> = [
   StimulusResolver,
   MetricsResolver,
   StudyResolver,
+  SynthesisBatchResolver,
+  SynthesisJobResolver,
+  MetamerResolver,
 ];

@@ -26,6 +26,8 @@ interface HttpDeps {
   services: Services;
   config: AppConfig;
   log: Logger;
+  /** The per-request GraphQL context (shared with the Lambda handler). */
+  contextFor(authorization: string | undefined, requestId: string): Promise<GraphQLContext>;
   /** Extra routes (tried before the built-in ones), e.g. a web page. */
   routes?: Route[];
 }
@@ -144,12 +146,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method!, headers, search: info.url.search, body },
-      context: async () => ({
-        caller: await services.auth.authenticate(req.headers.authorization),
-        services,
-        log: log.child({ requestId: info.requestId }),
-        requestId: info.requestId,
-      }),
+      context: () => deps.contextFor(req.headers.authorization, info.requestId),
     });
     const outHeaders: Record<string, string> = {};
     for (const [k, v] of result.headers) outHeaders[k] = v;

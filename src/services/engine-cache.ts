@@ -8,7 +8,7 @@ export class EngineSessionCache {
   private readonly gradients = new Map<string, Promise<GradientSession>>();
   private readonly forwards = new Map<string, Promise<ForwardSession>>();
 
-  constructor(private readonly capacity = 4) {}
+  constructor(private readonly capacity = 16) {}
 
   gradient(modelSha256: string, modelBytes: () => Promise<Uint8Array>, stage: string, options: GradientOptions): Promise<GradientSession> {
     const key = `${modelSha256}|${stage}|${JSON.stringify(options)}`;

@@ -10,6 +10,7 @@ import { StimulusService } from "./stimuli.js";
 import { UploadService } from "./uploads.js";
 import { MetricsService } from "./metrics/index.js";
 import { StudyService } from "./studies/index.js";
+import { RecognitionService } from "./recognition.js";
 import { SynthesisService } from "./synthesis.js";
 import { NoDispatcher } from "../dispatch/dispatcher.js";
 
@@ -30,6 +31,7 @@ export interface Services {
   stimuli: StimulusService;
   metrics: MetricsService;
   studies: StudyService;
+  recognition: RecognitionService;
   synthesis: SynthesisService;
 }
 
@@ -46,6 +48,7 @@ export function createServices(deps: ServiceDeps): Services {
     stimuli: new StimulusService(store, config.limits, uploads),
     metrics: new MetricsService(store),
     studies: new StudyService(store),
+    recognition: new RecognitionService(store),
     // Jobs are dispatched once main.ts (or a test) attaches a worker pool / Lambda: services.synthesis.useDispatcher().
     synthesis: new SynthesisService(store, models, new NoDispatcher(), { maxTotalSteps: config.jobs.maxSteps, baseUrl: deps.baseUrl }),
   };

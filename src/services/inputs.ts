@@ -2,15 +2,21 @@ import { AppError } from "../errors.js";
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Decodes standard base64 (whitespace ignored) after checking the decoded size against `limit`. */
-export function decodeBase64(text: string, where: string, limit: number): Uint8Array {
+/**
+ * Decodes standard base64 (whitespace ignored) after checking the decoded size: over `limits.file` the file is too
+ * large at all; over `limits.inline` it must be sent with createUpload instead.
+ */
+export function decodeBase64(text: string, where: string, limits: { file: number; inline: number }): Uint8Array {
   const compact = text.replace(/\s+/g, "");
   const size = Math.floor((compact.length * 3) / 4) - (compact.endsWith("==") ? 2 : compact.endsWith("=") ? 1 : 0);
-  if (size > limit) {
+  if (size > limits.file) {
+    throw new AppError("PAYLOAD_TOO_LARGE", `${where}: the file may be at most ${limits.file} bytes, got ${size}`, { limit: limits.file });
+  }
+  if (size > limits.inline) {
     throw new AppError(
       "PAYLOAD_TOO_LARGE",
-      `${where}: at most ${limit} bytes may be sent inline, got ${size}; larger files go through createUpload`,
-      { limit },
+      `${where}: at most ${limits.inline} bytes may be sent inline, got ${size}; send larger files with createUpload`,
+      { limit: limits.inline },
     );
   }
   if (!BASE64.test(compact) || compact.length % 4 === 1) {

@@ -2,6 +2,7 @@ import type { Limits } from "../config.js";
 import type { LayerInfo, ModelSummary } from "../engine/index.js";
 import { AppError, isAppError } from "../errors.js";
 import { sha256Hex } from "../store/blob-store.js";
+import { isUniqueViolation } from "../store/errors.js";
 import type { LayerRecord, ModelFilter, ModelRecord } from "../store/models.js";
 import type { Page } from "../store/pagination.js";
 import type { Store } from "../store/store.js";
@@ -89,7 +90,8 @@ export class ModelService {
     }));
 
     const sha256 = sha256Hex(bytes);
-    const model = await this.store.transaction(async (tx) => {
+    // Two registrations of one name at once may both pick version n+1; the loser retries with n+2.
+    const model = await retryOnUniqueViolation(() => this.store.transaction(async (tx) => {
       await tx.blobs.put(bytes, "application/onnx");
       await tx.groups.grantBlob(ctx.groupId, sha256);
       if (input.uploadId && !(await tx.uploads.markConsumed(input.uploadId))) {
@@ -114,7 +116,7 @@ export class ModelService {
         },
         layerRecords,
       );
-    });
+    }));
     return { model, layers: layerRecords };
   }
 
@@ -176,16 +178,25 @@ export class ModelService {
     if ((input.data == null) === (input.uploadId == null)) {
       throw new AppError("BAD_USER_INPUT", "registerModel: give exactly one of data (base64 ONNX bytes) or uploadId");
     }
+    const limit = this.uploads.limitFor("MODEL");
     const bytes = input.uploadId
       ? (await this.uploads.bytesFor(groupId, input.uploadId, "MODEL")).bytes
-      : decodeBase64(input.data!, "data", Math.min(this.limits.maxModelBytes, this.limits.maxInlineBytes));
-    if (bytes.byteLength > this.limits.maxModelBytes) {
-      throw new AppError("PAYLOAD_TOO_LARGE", `data: a model may be at most ${this.limits.maxModelBytes} bytes, got ${bytes.byteLength}`, {
-        limit: this.limits.maxModelBytes,
-      });
+      : decodeBase64(input.data!, "data", { file: limit, inline: this.limits.maxInlineBytes });
+    if (bytes.byteLength > limit) {
+      throw new AppError("PAYLOAD_TOO_LARGE", `data: a model may be at most ${limit} bytes, got ${bytes.byteLength}`, { limit });
     }
     if (bytes.byteLength === 0) throw new AppError("INVALID_ONNX", "data: the file is empty (0 bytes); expected an ONNX model");
     return bytes;
+  }
+}
+
+async function retryOnUniqueViolation<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts || !isUniqueViolation(e)) throw e;
+    }
   }
 }
 

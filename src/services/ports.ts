@@ -2,6 +2,8 @@
 
 /** Content-addressed bytes. The Postgres implementation keeps the bytes in the Blob table; an S3 one will follow. */
 export interface BlobStore {
+  /** Largest single blob this store can hold. */
+  readonly maxBlobBytes: number;
   /** Stores the bytes under their sha256 (a no-op when already present); returns the address. */
   put(bytes: Uint8Array, contentType: string): Promise<StoredBlob>;
   /** The bytes, or null when no blob has that address. */

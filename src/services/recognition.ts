@@ -4,6 +4,7 @@ import type { JobRecord } from "../store/jobs.js";
 import type { NewRecognition, PendingMetamer } from "../store/recognition.js";
 import type { StimulusRecord } from "../store/stimuli.js";
 import type { Store } from "../store/store.js";
+import { type Caller, requireRole } from "./context.js";
 import type { EngineSessionCache } from "./engine-cache.js";
 import type { JobContext, JobHandler, JobOutcome } from "./jobs.js";
 import type { StimulusService } from "./stimuli.js";
@@ -151,5 +152,25 @@ export class RecognitionJobHandler implements JobHandler {
       sampleRate: recognizer.sampleRate,
       rms: null,
     });
+  }
+}
+
+/** API-facing scheduling (the triggers above are called by the synthesis and model-registration paths). */
+export class RecognitionService {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * MEMBER: schedules a model's backlog (metamers and natural stimuli of the group it has not classified) as
+   * background RECOGNITION jobs; returns the job ids (empty when there is nothing to do).
+   */
+  async recognizeBacklog(caller: Caller, modelId: string): Promise<string[]> {
+    const ctx = requireRole(caller, "MEMBER");
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(modelId)) {
+      throw new AppError("BAD_USER_INPUT", `modelId: expected a model id (a UUID), got '${modelId}'`);
+    }
+    const model = await this.store.models.findVisible(ctx.groupId, modelId);
+    if (!model || model.groupId !== ctx.groupId) throw new AppError("NOT_FOUND", `modelId: no model '${modelId}' in this group`);
+    if (!model.sha256) throw new AppError("UNSUPPORTED_MODEL", `modelId: '${model.name}' is a reference model without an ONNX file, so it cannot classify anything`);
+    return (await enqueueRecognitionForModel(this.store, model.id)).map((j) => j.id);
   }
 }

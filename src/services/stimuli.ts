@@ -231,7 +231,7 @@ export class StimulusService {
       throw new AppError("BAD_USER_INPUT", `${where}: give exactly one of data (base64) or uploadId`);
     }
     if (item.uploadId) return (await this.uploads.bytesFor(ctx.groupId, item.uploadId, "STIMULUS")).bytes;
-    return decodeBase64(item.data!, `${where}.data`, Math.min(this.limits.maxStimulusBytes, this.limits.maxInlineBytes));
+    return decodeBase64(item.data!, `${where}.data`, { file: this.uploads.limitFor("STIMULUS"), inline: this.limits.maxInlineBytes });
   }
 
   private async specFor(

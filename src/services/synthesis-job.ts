@@ -37,6 +37,14 @@ export class SynthesisJobHandler implements JobHandler {
   async run(ctx: JobContext): Promise<JobOutcome> {
     const { job, store } = ctx;
     const payload = job.payload as unknown as SynthesisPayload;
+    // Phase timings (ms) go to the log: where a job's time went, without a profiler.
+    const timings: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (name: string) => {
+      const now = performance.now();
+      timings[name] = Math.round((now - mark) * 10) / 10;
+      mark = now;
+    };
     const model = await store.models.findById(job.modelId!);
     if (!model?.sha256 || !model.outputName) throw new AppError("NOT_FOUND", `job ${job.id}: its model is gone or has no ONNX file`);
     const stimulus = await store.stimuli.findStimulus(job.groupId, job.stimulusId!);
@@ -62,6 +70,7 @@ export class SynthesisJobHandler implements JobHandler {
       fakeRelu: payload.fakeRelu,
       loss: payload.config.recipe === "ADAM_RANGE_PENALTY" ? payload.config.loss : "normalizedL2",
     });
+    lap("setup");
     const setup = { gradient, target, config: payload.config, range };
     const saved = await ctx.loadCheckpoint();
     const synthesis = saved
@@ -78,6 +87,7 @@ export class SynthesisJobHandler implements JobHandler {
       shouldStop: () => ctx.stopRequested(),
       deadline: ctx.deadline,
     });
+    lap("loop");
     if (result.reason === "cancelled") throw new JobLostError(job.id);
     if (result.reason === "deadline") return "yielded";
 
@@ -89,7 +99,9 @@ export class SynthesisJobHandler implements JobHandler {
     const metamerOut = await forward.run(x);
     const savedOut = await forward.run(rendering.decoded);
     const label = (logits: Float32Array) => labelOf(model, argmax(logits));
+    lap("render");
     const nullStats = await this.waitForNull(ctx, model.id, payload);
+    lap("null");
     const base = {
       naturalActivations: target,
       metamerActivations: metamerOut[stage],
@@ -126,6 +138,8 @@ export class SynthesisJobHandler implements JobHandler {
         softwareVersions: { ...this.deps.softwareVersions, modelSha256: model.sha256! },
       });
     }, progress);
+    lap("save");
+    ctx.log.debug({ event: "job.timings", timings }, "synthesis job timings");
     return "completed";
   }
 

@@ -31,8 +31,10 @@ export class UploadService {
     private readonly baseUrl: () => string,
   ) {}
 
+  /** The configured limit for the purpose, capped by what the blob store can hold in one piece. */
   limitFor(purpose: UploadPurpose): number {
-    return purpose === "MODEL" ? this.limits.maxModelBytes : this.limits.maxStimulusBytes;
+    const configured = purpose === "MODEL" ? this.limits.maxModelBytes : this.limits.maxStimulusBytes;
+    return Math.min(configured, this.store.blobs.maxBlobBytes);
   }
 
   async create(caller: Caller, input: { purpose: UploadPurpose; byteSize: number; sha256: string }): Promise<UploadTicket> {

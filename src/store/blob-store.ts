@@ -9,6 +9,9 @@ export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").upd
  * implementation; the service's size limit is checked before bytes reach here.
  */
 export class PostgresBlobStore implements BlobStore {
+  // 1 GiB is PostgreSQL's limit for one field value; keep a margin for the protocol around it.
+  readonly maxBlobBytes = 1024 ** 3 - 16 * 1024 ** 2;
+
   constructor(private readonly db: DbOrTx) {}
 
   async put(bytes: Uint8Array, contentType: string): Promise<StoredBlob> {

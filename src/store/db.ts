@@ -15,3 +15,4 @@ export function createPrismaClient(config: PgConfig, poolSize = 10): Db {
 
 export { Prisma } from "../generated/prisma/client.js";
 export * as Enums from "../generated/prisma/enums.js";
+

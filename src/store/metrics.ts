@@ -53,9 +53,12 @@ export interface ParticipantScore {
   value: number;
 }
 
-/** Stage order of a model: Layer.order, natural stimuli first (-1), unknown stages last. */
+/**
+ * Stage order of a model: Layer.order, natural stimuli first (-1: `natural` for computed recognitions,
+ * `natural_image`/`natural_audio` in imported human data), unknown stages last.
+ */
 const stageOrderSql = (modelColumn: string, stageColumn: string) => `
-  CASE WHEN ${stageColumn} LIKE 'natural\\_%' THEN -1
+  CASE WHEN ${stageColumn} = 'natural' OR ${stageColumn} LIKE 'natural\\_%' THEN -1
        ELSE COALESCE((SELECT l."order" FROM "Layer" l WHERE l."modelId" = ${modelColumn} AND l.name = ${stageColumn}), 1000000)
   END`;
 
@@ -144,10 +147,14 @@ export class MetricsStore {
          SELECT c."recognizerId", c.stage, c."nMetamers"::bigint AS n, c."nCorrect"::bigint AS "nCorrect"
            FROM "CrossModelResult" c WHERE c."generatorId" = $1::uuid
          UNION ALL
-         SELECT r."recognizerId", m.stage, count(*) AS n, count(*) FILTER (WHERE r.correct) AS "nCorrect"
-           FROM "Metamer" m JOIN "Recognition" r ON r."metamerId" = m.id
-          WHERE m."modelId" = $1::uuid AND m.passed
-          GROUP BY r."recognizerId", m.stage)
+         SELECT x."recognizerId", x.stage, x.n::bigint, x."nCorrect"::bigint
+           FROM "RecognitionTally" x WHERE x."generatorId" = $1::uuid AND x.n > 0
+         UNION ALL
+         -- The natural point: each recognizer on the natural stimuli the generator's validated metamers came from.
+         SELECT r."recognizerId", 'natural', count(*), count(*) FILTER (WHERE r.correct)
+           FROM "Recognition" r
+          WHERE r."stimulusId" IN (SELECT m."stimulusId" FROM "Metamer" m WHERE m."modelId" = $1::uuid AND m.passed)
+          GROUP BY r."recognizerId")
        SELECT "recognizerId", stage, ${stageOrderSql("$1::uuid", "stage")} AS "order", n, "nCorrect"
          FROM counts ORDER BY 3, 2, 1`,
       generatorId,
@@ -162,17 +169,18 @@ export class MetricsStore {
    */
   async matrix(generatorIds: string[], recognizerIds: string[], stage: string | null): Promise<MatrixCell[]> {
     const rows = await this.db.$queryRaw<{ generatorId: string; recognizerId: string; stage: string; n: bigint; nCorrect: bigint }[]>`
-      WITH targets AS (
+      WITH targets AS MATERIALIZED (
         SELECT g.id AS generator,
                COALESCE(${stage}::text,
                         (SELECT l.name FROM "Layer" l WHERE l."modelId" = g.id ORDER BY l."order" DESC LIMIT 1)) AS stage
           FROM unnest(${generatorIds}::uuid[]) AS g(id)),
       computed AS (
-        SELECT t.generator, r."recognizerId", t.stage, count(*) AS n, count(*) FILTER (WHERE r.correct) AS "nCorrect"
+        -- RecognitionTally holds the per-cell totals of Recognition rows on validated metamers (kept by triggers),
+        -- so this reads one row per cell instead of aggregating every recognition.
+        SELECT t.generator, x."recognizerId", t.stage, x.n::bigint AS n, x."nCorrect"::bigint AS "nCorrect"
           FROM targets t
-          JOIN "Metamer" m ON m."modelId" = t.generator AND m.stage = t.stage AND m.passed
-          JOIN "Recognition" r ON r."metamerId" = m.id AND r."recognizerId" = ANY(${recognizerIds}::uuid[])
-         GROUP BY t.generator, r."recognizerId", t.stage),
+          JOIN "RecognitionTally" x ON x."generatorId" = t.generator AND x.stage = t.stage
+         WHERE x."recognizerId" = ANY(${recognizerIds}::uuid[]) AND x.n > 0),
       imported AS (
         SELECT t.generator, c."recognizerId", t.stage, sum(c."nMetamers") AS n, sum(c."nCorrect") AS "nCorrect"
           FROM targets t
@@ -207,11 +215,9 @@ export class MetricsStore {
          WHERE c."recognizerId" <> c."generatorId" AND c."nMetamers" > 0
          GROUP BY c."generatorId", c.stage, c."recognizerId"
         UNION ALL
-        SELECT m."modelId", m.stage, r."recognizerId", avg(r.correct::int)::float8
-          FROM "Metamer" m JOIN visible v ON v.id = m."modelId"
-          JOIN "Recognition" r ON r."metamerId" = m.id AND r."recognizerId" <> m."modelId"
-         WHERE m.passed
-         GROUP BY m."modelId", m.stage, r."recognizerId"),
+        SELECT x."generatorId", x.stage, x."recognizerId", x."nCorrect"::float8 / x.n
+          FROM "RecognitionTally" x JOIN visible v ON v.id = x."generatorId"
+         WHERE x."recognizerId" <> x."generatorId" AND x.n > 0),
       other AS (
         SELECT "generatorId", stage, avg(acc) AS "otherModels", count(*) AS recognizers
           FROM accuracy GROUP BY "generatorId", stage)

@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { resolveServer, runCli } from "../../src/cli/main.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
@@ -63,6 +63,20 @@ describe("metamers CLI", () => {
     await expect(
       runCli(["models", "list"], { write: () => 0 }, { url: t.url, apiKey: "mhk_wrong", dataDir: tmp }),
     ).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+  });
+
+  it("finds the server and key: flags, then environment, then the local data dir", async () => {
+    const dataDir = path.join(tmp, "data");
+    await import("node:fs/promises").then((fs) => fs.mkdir(dataDir, { recursive: true }));
+    await writeFile(path.join(dataDir, "server.json"), JSON.stringify({ url: "http://127.0.0.1:4555" }));
+    await writeFile(path.join(dataDir, "api-key"), "mhk_local\n");
+    expect(resolveServer({ dataDir }, {})).toEqual({ url: "http://127.0.0.1:4555", key: "mhk_local" });
+    expect(resolveServer({ dataDir, url: "http://h:1/graphql", apiKey: "mhk_env" }, {})).toEqual({ url: "http://h:1", key: "mhk_env" });
+    expect(resolveServer({ dataDir, url: "http://h:1", apiKey: "mhk_env" }, { url: "http://f:2/", key: "mhk_flag" })).toEqual({
+      url: "http://f:2",
+      key: "mhk_flag",
+    });
+    expect(resolveServer({ dataDir: path.join(tmp, "nothing-here") }, {})).toEqual({ url: "http://127.0.0.1:4000", key: undefined });
   });
 
   it("runs as `metamers` through bin/metamers.js, reading the key from the environment", async () => {

@@ -146,6 +146,10 @@ describe("coverage: ops without a rule affect only the layers behind them", () =
     const model = decodeOnnxModel(custom);
     expect(checkDifferentiable(model, "m")).toEqual([]);
     expect(checkDifferentiable(model, "y")).toEqual([{ opType: "FancyOp", opset: 1, nodeName: "FancyOp_3", reason: "op of domain 'com.example'" }]);
+    // onnxruntime cannot run an unknown custom op at all, so the catalogue refuses the model with a code
+    const { code, message } = await codeOf(() => inspectModel(custom));
+    expect(code).toBe("UNSUPPORTED_MODEL");
+    expect(message).toMatch(/onnxruntime cannot load the model/);
   });
 
   it("an unknown stage is BAD_USER_INPUT naming it", async () => {

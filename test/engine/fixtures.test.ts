@@ -48,6 +48,11 @@ describe("gradients of the fixture models against PyTorch", () => {
     const t = readArray(m, stage.target);
     const [a, b] = [await real.run(x0, t), await fake.run(x0, t)];
     expect(a.loss).toBe(b.loss);
+    // a caller-owned gradient buffer receives the same values
+    const into = new Float32Array(x0.length);
+    const c = await fake.run(x0, t, { grad: into });
+    expect(c.grad).toBe(into);
+    expect(Array.from(into)).toEqual(Array.from(b.grad));
     expect(compareGradients(a.grad, b.grad).cosine).toBeLessThan(0.9999);
     await real.release();
     await fake.release();

@@ -3,6 +3,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { countRows } from "../helpers/db.js";
 
 const fixtures = path.resolve(import.meta.dirname, "../../../shared/fixtures/autodiff");
 
@@ -77,6 +78,12 @@ describe("two groups", () => {
     const revoked = await fetch(`${t.url}/blobs/${model.sha256}`, { headers: { authorization: `Bearer ${key}` } });
     expect(revoked.status).toBe(401);
     expect(((await revoked.json()) as any).errors[0].message).toMatch(/revoked/);
+    // a revoked key writes nothing
+    const before = await countRows(t.store);
+    const write = await t.gql(`mutation { createStimulusSet(input: { name: "late", modality: IMAGE }) { id } }`, {}, key);
+    expect(write.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    expect(write.errors?.[0].message).toMatch(/revoked/);
+    expect(await countRows(t.store)).toEqual(before);
   });
 
   it("a READER key may read but not register", async () => {

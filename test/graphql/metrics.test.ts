@@ -49,6 +49,26 @@ describe("recognizability metrics over the imported paper data (GraphQL)", () =>
     expect(r.points.some((p: { stage: string }) => p.stage.startsWith("natural") || p.stage === "input_after_preproc")).toBe(false);
   });
 
+  it("lists the imported study and restricts idiosyncrasy to it, with custom stage exclusions", async () => {
+    const studies = await t.gql(`{ studies { id key models humanScores crossModelResults } }`, {}, reader);
+    expect(studies.errors).toBeUndefined();
+    expect(studies.data.studies).toEqual([
+      { id: expect.any(String), key: "feather2023", models: 48, humanScores: 21302, crossModelResults: 5808 },
+    ]);
+    const res = await t.gql(
+      `query($s: ID!) {
+         paper: idiosyncrasy(modality: AUDIO, studyId: $s) { n spearmanRho }
+         all: idiosyncrasy(modality: AUDIO, studyId: $s, excludeStages: []) { n points { stage } } }`,
+      { s: studies.data.studies[0].id },
+      reader,
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data.paper.n).toBe(127);
+    // Without exclusions the audio input stage (present in both files for audio) comes back in.
+    expect(res.data.all.n).toBeGreaterThan(127);
+    expect(res.data.all.points.some((p: { stage: string }) => p.stage === "input_after_preproc")).toBe(true);
+  });
+
   it.each([
     { model: "resnet50", value: 0.109, n: 84 },
     { model: "resnet50_l2_3_robust", value: 0.644, n: 20 },
@@ -195,6 +215,9 @@ describe("recognizability metrics over the imported paper data (GraphQL)", () =>
       `query($id: ID!) { recognizability(modelId: $id, stage: "final", observer: MODEL) { mean } }`, { id: ids.get("resnet50") }, key,
     );
     expect(model.errors?.[0].message).toMatch(/recognizerId: required when observer is MODEL/);
+    const reference = await t.gql(`mutation($id: ID!) { recognizeBacklog(modelId: $id) }`, { id: ids.get("resnet50") }, key);
+    expect(reference.errors?.[0].extensions?.code).toBe("UNSUPPORTED_MODEL");
+    expect(reference.errors?.[0].message).toMatch(/'resnet50' is a reference model without an ONNX file/);
     const anon = await t.gql(`{ idiosyncrasy(modality: VISION) { n } }`);
     expect(anon.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
     const { key: other } = await t.createGroupWithKey("lab-empty", "READER");

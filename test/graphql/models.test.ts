@@ -103,6 +103,15 @@ describe("registerModel builds the layer catalogue", () => {
     expect(next.data.models.pageInfo.hasNextPage).toBe(false);
   });
 
+  it("gives concurrent registrations of one name distinct versions", async () => {
+    const data = await onnxBase64("cochnet");
+    const results = await Promise.all(
+      [0, 1, 2].map(() => t.gql(REGISTER, { input: { name: "cochnet-race", modality: "AUDIO", data } }, key)),
+    );
+    expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined]);
+    expect(results.map((r) => r.data.registerModel.version).sort()).toEqual([1, 2, 3]);
+  });
+
   it("registers through createUpload + PUT /uploads/<id>", async () => {
     const bytes = await readFile(path.join(fixtures, "lenet.onnx"));
     const { createHash } = await import("node:crypto");

@@ -1,4 +1,5 @@
 import onnxProto from "onnx-proto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/config.js";
 import { SeededRandom } from "../../src/engine/random.js";
@@ -6,7 +7,7 @@ import { createLogger } from "../../src/logger.js";
 import { EngineSessionCache } from "../../src/services/engine-cache.js";
 import { JobHandlerRegistry, JobQueue } from "../../src/services/jobs.js";
 import { MetricsService } from "../../src/services/metrics/index.js";
-import { enqueueRecognitionForMetamers, enqueueRecognitionForModel, RecognitionJobHandler } from "../../src/services/recognition.js";
+import { enqueueRecognitionForMetamers, enqueueRecognitionForModel, RecognitionJobHandler, RecognitionService } from "../../src/services/recognition.js";
 import { StimulusService } from "../../src/services/stimuli.js";
 import { UploadService } from "../../src/services/uploads.js";
 import type { ModelRecord } from "../../src/store/models.js";
@@ -79,6 +80,7 @@ describe("cross-model recognition jobs", () => {
   const models: ModelRecord[] = [];
   const tensors = new Map<string, Float32Array>(); // metamer id -> tensor
   const truth = new Map<string, string>(); // metamer id -> natural label
+  let stimulusTensors: Float32Array[] = [];
   let groupId: string;
 
   beforeAll(async () => {
@@ -89,7 +91,7 @@ describe("cross-model recognition jobs", () => {
 
     const rng = new SeededRandom(99);
     const set = await store.stimuli.createSet({ groupId, name: "tiny", modality: "IMAGE", classLabels: LABELS, sampleRate: null });
-    const stimulusTensors = Array.from({ length: 20 }, () => Float32Array.from({ length: D }, () => rng.next()));
+    stimulusTensors = Array.from({ length: 20 }, () => Float32Array.from({ length: D }, () => rng.next()));
     const stimuli = await store.transaction(async (tx) => {
       const items = [];
       for (let i = 0; i < stimulusTensors.length; i++) {
@@ -202,10 +204,43 @@ describe("cross-model recognition jobs", () => {
     const store = db.store;
     const late = linearClassifier(16);
     const model = await registerModel(store, groupId, "linear-late", late.bytes);
-    const jobs = await enqueueRecognitionForModel(store, model.id);
-    expect(jobs.map((j) => (j.payload.metamerIds as string[] | undefined)?.length ?? (j.payload.stimulusIds as string[]).length)).toEqual([250, 250, 250, 250, 20]);
+    const member = { groupId, role: "MEMBER" as const, apiKeyId: "test" };
+    const jobIds = await new RecognitionService(store).recognizeBacklog(member, model.id);
+    const jobs = await Promise.all(jobIds.map((id) => store.jobs.find(id)));
+    expect(jobs.map((j) => (j!.payload.metamerIds as string[] | undefined)?.length ?? (j!.payload.stimulusIds as string[]).length)).toEqual([250, 250, 250, 250, 20]);
+    await expect(new RecognitionService(store).recognizeBacklog({ ...member, role: "READER" }, model.id)).rejects.toThrow(/needs the MEMBER role/);
     await drain(worker(store, "worker-c"));
     expect(await store.recognition.countFor(model.id)).toEqual({ metamers: 1000, stimuli: 20 });
+
+    // Its curve on generator 0's metamers starts with the natural stimuli those metamers came from (0, 5, 10, 15).
+    const curve = await new MetricsService(store).recognizabilityCurve(member, { modelId: models[0].id, observer: "MODEL", recognizerId: model.id });
+    expect(curve.map((p) => [p.stage, p.natural, p.n])).toEqual([["natural", true, 4], ["logits", false, 200]]);
+    const naturalCorrect = [0, 5, 10, 15].filter((i) => referenceLabel(late.w, late.b, stimulusTensors[i]) === LABELS[i % 4]).length;
+    expect(curve[0].mean).toBeCloseTo(naturalCorrect / 4, 12);
     expect(await enqueueRecognitionForModel(store, model.id)).toHaveLength(0);
+  });
+
+  it("keeps the per-cell tallies right when recognitions or metamers are deleted (SQL triggers)", async () => {
+    const caller = { groupId, role: "READER" as const, apiKeyId: "test" };
+    const metrics = new MetricsService(db.store);
+    const ids = models.map((m) => m.id);
+    const ofGenerator0 = [...tensors.keys()].filter((_, i) => i % 5 === 0);
+    const client = new pg.Client(db.config);
+    await client.connect();
+    try {
+      await client.query(`DELETE FROM "Metamer" WHERE id = ANY($1::uuid[])`, [ofGenerator0.slice(0, 10)]);
+      await client.query(`DELETE FROM "Recognition" WHERE "recognizerId" = $1 AND "metamerId" = ANY($2::uuid[])`, [ids[1], ofGenerator0.slice(10, 15)]);
+    } finally {
+      await client.end();
+    }
+    const cells = await metrics.crossModelMatrix(caller, { generatorIds: [ids[0]], recognizerIds: ids.slice(0, 5), stage: "logits" });
+    for (const cell of cells) {
+      const r = ids.indexOf(cell.recognizerId);
+      const kept = ofGenerator0.slice(10).filter((_, k) => !(r === 1 && k < 5));
+      expect(cell.n).toBe(kept.length);
+      const correct = kept.filter((id) => referenceLabel(classifiers[r].w, classifiers[r].b, tensors.get(id)!) === truth.get(id)).length;
+      expect(cell.accuracy).toBeCloseTo(correct / kept.length, 12);
+    }
+    expect(cells.map((c) => c.n).sort()).toEqual([185, 190, 190, 190, 190]);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { sha256Hex } from "../../src/store/blob-store.js";
+import { isUniqueViolation } from "../../src/store/errors.js";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -43,6 +44,13 @@ describe("Store on a migrated test database", () => {
     ).rejects.toThrow("boom");
     expect(await countRows(db.store)).toEqual(before);
     expect(await db.store.groups.findGroupByName("rollback-lab")).toBeNull();
+  });
+
+  it("recognises unique-constraint violations (used to retry version races)", async () => {
+    await db.store.groups.createGroup("unique-lab");
+    const error = await db.store.groups.createGroup("unique-lab").catch((e: unknown) => e);
+    expect(isUniqueViolation(error)).toBe(true);
+    expect(isUniqueViolation(new Error("other"))).toBe(false);
   });
 
   it("gives each test file its own database", async () => {

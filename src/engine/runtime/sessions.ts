@@ -28,7 +28,8 @@ export interface GradientResult {
 
 interface SharedGradient {
   session: OrtSession;
-  graph: GradientGraph;
+  /** the graph's metadata; its bytes are dropped once loaded (tens of MB for a large model) */
+  graph: Omit<GradientGraph, "bytes">;
   refs: number;
 }
 
@@ -71,8 +72,8 @@ export class GradientSession {
       p = (async () => {
         const model = decodeOnnxModel(modelBytes);
         const probe = await probeModel(model);
-        const graph = buildGradientGraph(model, probe, stage, normalized);
-        const session = await createSession(graph.bytes, normalized.threads!);
+        const { bytes, ...graph } = buildGradientGraph(model, probe, stage, normalized);
+        const session = await createSession(bytes, normalized.threads!);
         return { session, graph, refs: 0 };
       })();
       gradientCache.set(key, p);
@@ -92,12 +93,21 @@ export class GradientSession {
   get logitsShape(): number[] | undefined {
     return this.shared.graph.logitsShape;
   }
-  /** the emitted gradient model (for inspection and the CLI) */
-  get graphBytes(): Uint8Array {
-    return this.shared.graph.bytes;
+  /** nodes in the emitted gradient model */
+  get graphNodeCount(): number {
+    return this.shared.graph.nodeCount;
   }
 
-  async run(x: Float32Array, target: Float32Array): Promise<GradientResult> {
+  /** distinct gradient graphs currently loaded (shared between handles) */
+  static loadedGraphs(): number {
+    return gradientCache.size;
+  }
+
+  /**
+   * One gradient step. `into.grad` (optional, prod(inputShape) floats) receives the gradient in place (ORT writes
+   * it directly, saving an allocation per step); the result's `grad` is then that same array.
+   */
+  async run(x: Float32Array, target: Float32Array, into: { grad?: Float32Array } = {}): Promise<GradientResult> {
     if (this.released) throw new AppError("BAD_USER_INPUT", "this GradientSession was released");
     checkLength("x", x, this.inputShape);
     checkLength("target", target, this.stageShape);
@@ -109,14 +119,19 @@ export class GradientSession {
       }
       this.lastCheckedTarget = target;
     }
-    const out = await this.shared.session.run({
-      [GRADIENT_IO.x]: floatTensor(x, this.inputShape),
-      [GRADIENT_IO.target]: floatTensor(target, this.stageShape),
-    });
-    const read = (name: string): Float32Array | undefined => (out[name] ? (out[name] as OrtTensor).data as Float32Array : undefined);
+    const feeds = { [GRADIENT_IO.x]: floatTensor(x, this.inputShape), [GRADIENT_IO.target]: floatTensor(target, this.stageShape) };
+    let out: Record<string, OrtTensor>;
+    if (into.grad) {
+      checkLength("into.grad", into.grad, this.inputShape);
+      const fetches: Record<string, OrtTensor | null> = { [GRADIENT_IO.loss]: null, [GRADIENT_IO.grad]: floatTensor(into.grad, this.inputShape) };
+      if (this.options.outputActivations) fetches[GRADIENT_IO.activations] = null;
+      if (this.options.outputLogits) fetches[GRADIENT_IO.logits] = null;
+      out = (await this.shared.session.run(feeds, fetches)) as Record<string, OrtTensor>;
+    } else out = (await this.shared.session.run(feeds)) as Record<string, OrtTensor>;
+    const read = (name: string): Float32Array | undefined => (out[name] ? (out[name].data as Float32Array) : undefined);
     return {
       loss: read(GRADIENT_IO.loss)![0],
-      grad: read(GRADIENT_IO.grad)!,
+      grad: into.grad ?? read(GRADIENT_IO.grad)!,
       activations: read(GRADIENT_IO.activations),
       logits: read(GRADIENT_IO.logits),
     };

@@ -61,8 +61,10 @@ export const ADAM_RANGE_PENALTY_DEFAULTS: AdamRangePenaltyConfig = Object.freeze
 /** The default cap on gradient steps per (stimulus, stage); the paper's 24,000 fits under it. */
 export const DEFAULT_MAX_TOTAL_STEPS = 50_000;
 
-export type SynthesisConfigInput = Partial<Omit<Feather2023Config, "recipe">> &
-  Partial<Omit<AdamRangePenaltyConfig, "recipe">> & { recipe?: Recipe };
+type Nullable<T> = { [K in keyof T]?: T[K] | null };
+/** What a caller may send: any subset of either recipe's settings (null = default). */
+export type SynthesisConfigInput = Nullable<Omit<Feather2023Config, "recipe">> &
+  Nullable<Omit<AdamRangePenaltyConfig, "recipe">> & { recipe?: Recipe | null };
 
 /** Total gradient steps a config may take (the progress denominator). */
 export function totalSteps(config: SynthesisConfig): number {

@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Int, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../context.js";
 import {
   CurvePoint, Idiosyncrasy, MatrixCell, ObserverEnum, PermutationTest, Recognizability, StudyModalityEnum,
@@ -72,5 +72,12 @@ export class MetricsResolver {
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.metrics.humanVsModel(ctx.caller, { modelId, permutations, seed });
+  }
+
+  @Mutation(() => [ID], {
+    description: "MEMBER: classify, in background RECOGNITION jobs, every metamer and natural stimulus of the group this model has not seen yet; returns the job ids",
+  })
+  recognizeBacklog(@Arg("modelId", () => ID) modelId: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.recognition.recognizeBacklog(ctx.caller, modelId);
   }
 }

@@ -125,6 +125,7 @@ describe("correlation", () => {
     expect(rho).toBeGreaterThan(tau);
     expect(tau).toBeGreaterThan(0.5);
     expect(rho).toBeCloseTo(pearson(rank(a), rank(b)), 12);
-    expect(elapsed).toBeLessThan(8000);
+    // O(n log n): about 1 s unloaded; the bound only catches an accidental O(n^2) (which would take hours).
+    expect(elapsed).toBeLessThan(30_000);
   });
 });

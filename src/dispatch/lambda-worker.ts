@@ -1,0 +1,47 @@
+import type { Logger } from "../logger.js";
+import { JobQueue, type JobHandlerRegistry } from "../services/jobs.js";
+import type { Store } from "../store/store.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { SynthesisInvocation } from "./lambda.js";
+
+/** The part of the Lambda context the worker uses. */
+export interface InvocationContext {
+  awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+export interface LambdaWorkerDeps {
+  store: Store;
+  registry: JobHandlerRegistry;
+  log: Logger;
+  /** Re-invokes the function for a job that needs another invocation to finish. */
+  dispatcher: Dispatcher;
+  /** Stop this long before the function's time limit: enough to checkpoint and hand over. */
+  safetyMarginMs?: number;
+  leaseMs?: number;
+}
+
+export type InvocationResult = { jobId: string; result: string };
+
+/**
+ * One invocation of the synthesis function: claim the job named in the payload, run it until close to the time
+ * limit, checkpoint, and re-dispatch itself to continue (a new invocation resumes from the checkpoint).
+ */
+export function createLambdaWorker(deps: LambdaWorkerDeps) {
+  return async (event: SynthesisInvocation, context: InvocationContext): Promise<InvocationResult> => {
+    if (typeof event?.jobId !== "string") throw new Error(`synthesis function: expected a payload { jobId: string }, got ${JSON.stringify(event)}`);
+    const queue = new JobQueue(deps.store, deps.registry, deps.log, {
+      owner: `lambda-${context.awsRequestId}`,
+      leaseMs: deps.leaseMs ?? 60_000,
+    });
+    const deadline = Date.now() + context.getRemainingTimeInMillis() - (deps.safetyMarginMs ?? 20_000);
+    const ran = await queue.runOne({ jobId: event.jobId, deadline });
+    if (!ran) {
+      // Already finished, cancelled, or held by a live invocation: nothing to do (duplicate deliveries are harmless).
+      deps.log.info({ event: "job.skipped", jobId: event.jobId }, "job not claimable");
+      return { jobId: event.jobId, result: "skipped" };
+    }
+    if (ran.result === "yielded" || ran.result === "requeued") await deps.dispatcher.dispatch([event.jobId]);
+    return { jobId: event.jobId, result: ran.result };
+  };
+}

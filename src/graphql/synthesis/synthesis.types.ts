@@ -1,0 +1,163 @@
+import { JSONObjectResolver, JSONResolver } from "graphql-scalars";
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import type { JobRecord } from "../../store/jobs.js";
+import type { MetamerRecord } from "../../store/metamers.js";
+
+export enum SynthesisRecipeEnum {
+  FEATHER_2023 = "FEATHER_2023",
+  ADAM_RANGE_PENALTY = "ADAM_RANGE_PENALTY",
+}
+export enum JobStatusEnum {
+  QUEUED = "QUEUED",
+  RUNNING = "RUNNING",
+  SUCCEEDED = "SUCCEEDED",
+  FAILED = "FAILED",
+  CANCELLED = "CANCELLED",
+}
+export enum SynthesisLossEnum {
+  normalizedL2 = "normalizedL2",
+  mse = "mse",
+}
+registerEnumType(SynthesisRecipeEnum, {
+  name: "SynthesisRecipe",
+  description: "FEATHER_2023: the paper's recipe (default); ADAM_RANGE_PENALTY: Adam with a range penalty and a flat-loss stop",
+});
+registerEnumType(JobStatusEnum, { name: "JobStatus" });
+registerEnumType(SynthesisLossEnum, { name: "SynthesisLoss" });
+
+@InputType({ description: "Unset fields take the recipe's defaults (FEATHER_2023: 8 rounds x 3000 steps from step 1)" })
+export class SynthesisConfigInput {
+  @Field(() => SynthesisRecipeEnum, { nullable: true }) recipe?: SynthesisRecipeEnum | null;
+  @Field(() => Int, { nullable: true, description: "FEATHER_2023: rounds; the step halves after each" }) rounds?: number | null;
+  @Field(() => Int, { nullable: true, description: "FEATHER_2023: gradient steps per round" }) stepsPerRound?: number | null;
+  @Field(() => Float, { nullable: true, description: "FEATHER_2023: step length of the first round" }) initialStep?: number | null;
+  @Field(() => Int, { nullable: true, description: "record the history every this many steps" }) historyEvery?: number | null;
+  @Field(() => SynthesisLossEnum, { nullable: true, description: "ADAM_RANGE_PENALTY" }) loss?: SynthesisLossEnum | null;
+  @Field(() => Int, { nullable: true, description: "ADAM_RANGE_PENALTY" }) maxSteps?: number | null;
+  @Field(() => Float, { nullable: true, description: "ADAM_RANGE_PENALTY" }) learningRate?: number | null;
+  @Field(() => Float, { nullable: true, description: "ADAM_RANGE_PENALTY" }) beta1?: number | null;
+  @Field(() => Float, { nullable: true, description: "ADAM_RANGE_PENALTY" }) beta2?: number | null;
+  @Field(() => Float, { nullable: true, description: "ADAM_RANGE_PENALTY" }) epsilon?: number | null;
+  @Field(() => Float, { nullable: true, description: "ADAM_RANGE_PENALTY: weight of the quadratic out-of-range penalty" }) rangePenalty?: number | null;
+  @Field(() => Int, { nullable: true, description: "ADAM_RANGE_PENALTY: steps over which the relative loss change is measured" }) stopWindow?: number | null;
+  @Field(() => Float, { nullable: true, description: "ADAM_RANGE_PENALTY: stop when the relative change falls below this" }) stopTolerance?: number | null;
+}
+
+@InputType()
+export class SynthesizeMetamersInput {
+  @Field(() => ID) modelId: string;
+  @Field(() => [String], { description: "tensor names or stage labels" }) stages: string[];
+  @Field(() => [ID]) stimulusIds: string[];
+  @Field(() => SynthesisConfigInput, { nullable: true }) config?: SynthesisConfigInput | null;
+  @Field(() => Int, { nullable: true, description: "default 0; one noise draw per (stimulus, seed), shared by all stages" }) seed?: number | null;
+  @Field(() => String, { nullable: true, description: "a repeated request with the same key returns the first batch" }) idempotencyKey?: string | null;
+}
+
+@ObjectType()
+export class JobProgress {
+  @Field(() => Int) iteration: number;
+  @Field(() => Int) totalIterations: number;
+  @Field(() => Float, { nullable: true }) loss: number | null;
+}
+
+@ObjectType()
+export class JobError {
+  @Field() code: string;
+  @Field() message: string;
+}
+
+@ObjectType()
+export class MetamerRef {
+  @Field(() => ID) id: string;
+}
+
+@ObjectType({ description: "One (stimulus, stage) synthesis, queued in PostgreSQL" })
+export class SynthesisJob {
+  @Field(() => ID) id: string;
+  @Field(() => ID, { nullable: true }) batchId: string | null;
+  @Field(() => JobStatusEnum) status: JobStatusEnum;
+  @Field({ description: "the stage as a tensor name" }) stage: string;
+  @Field(() => Int) attempts: number;
+  @Field(() => Int) maxAttempts: number;
+  @Field(() => JobProgress) progress: JobProgress;
+  @Field(() => MetamerRef, { nullable: true }) metamer: MetamerRef | null;
+  @Field(() => JobError, { nullable: true }) error: JobError | null;
+  @Field(() => Date) createdAt: Date;
+  @Field(() => Date, { nullable: true }) startedAt: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt: Date | null;
+  // stimulus is resolved by SynthesisJobResolver
+  stimulusId: string;
+}
+
+@ObjectType()
+export class JobCounts {
+  @Field(() => Int) queued: number;
+  @Field(() => Int) running: number;
+  @Field(() => Int) succeeded: number;
+  @Field(() => Int) failed: number;
+  @Field(() => Int) cancelled: number;
+}
+
+@ObjectType({ description: "The jobs of one synthesizeMetamers request" })
+export class SynthesisBatch {
+  @Field(() => ID) id: string;
+  @Field(() => ID) modelId: string;
+  @Field(() => JSONObjectResolver) config: Record<string, unknown>;
+  @Field(() => Int) seed: number;
+  @Field(() => String, { nullable: true }) idempotencyKey: string | null;
+  @Field(() => Date, { nullable: true }) cancelledAt: Date | null;
+  @Field(() => Date) createdAt: Date;
+  @Field(() => JobCounts) counts: JobCounts;
+  // jobs(...) is resolved by SynthesisBatchResolver
+}
+
+@ObjectType({ description: "A synthesized model metamer with its validation certificate" })
+export class Metamer {
+  @Field(() => ID) id: string;
+  @Field(() => ID) jobId: string;
+  @Field({ description: "the stage as a tensor name" }) stage: string;
+  @Field(() => Int) seed: number;
+  @Field(() => JSONObjectResolver) config: Record<string, unknown>;
+  @Field(() => JSONResolver, { description: "[{ iteration, loss, gradientNorm, stepSize }], then { final, iteration, loss, stopReason }" })
+  history: unknown[];
+  @Field(() => JSONObjectResolver, {
+    description: "{ similarity {spearman pearson snr}, null {n seed maxima}, passedNull, naturalLabel, metamerLabel, passedLabel, passed }",
+  })
+  certificate: Record<string, unknown>;
+  @Field() passed: boolean;
+  @Field({ description: "the saved rendering (8-bit PNG / 32-bit float WAV)" }) renderingUrl: string;
+  @Field({ description: "the float32 tensor (little-endian, model input shape)" }) tensorUrl: string;
+  @Field({ description: "sha256 of the float32 tensor" }) sha256: string;
+  @Field() renderingSha256: string;
+  @Field(() => JSONObjectResolver, { description: "node, onnxruntime-node, service version, model sha256" }) softwareVersions: Record<string, string>;
+  @Field(() => Date) createdAt: Date;
+  // model and stimulus are resolved by MetamerResolver
+  modelId: string;
+  stimulusId: string;
+}
+
+export function toSynthesisJob(job: JobRecord, metamerId: string | null): SynthesisJob {
+  return Object.assign(new SynthesisJob(), {
+    id: job.id,
+    batchId: job.batchId,
+    status: job.status as JobStatusEnum,
+    stage: job.stage ?? "",
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    progress: { iteration: job.iteration, totalIterations: job.totalIterations, loss: job.loss },
+    metamer: metamerId ? { id: metamerId } : null,
+    error: job.errorCode && job.status !== "SUCCEEDED" ? { code: job.errorCode, message: job.errorMessage ?? "" } : null,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    stimulusId: job.stimulusId ?? "",
+  });
+}
+
+export function toMetamer(m: MetamerRecord, blobUrl: (sha256: string) => string): Metamer {
+  return Object.assign(new Metamer(), {
+    ...m,
+    renderingUrl: blobUrl(m.renderingSha256),
+    tensorUrl: blobUrl(m.tensorSha256),
+  });
+}
