@@ -2,7 +2,7 @@
 // migrations on start, a local group and admin key on first start, GraphQL at http://HOST:PORT/graphql.
 import "reflect-metadata";
 import { existsSync, rmSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const started = performance.now();
+  // The data dir also holds the key and runtime files when the database is external.
+  await mkdir(config.dataDir, { recursive: true });
 
   // Load the app's modules (GraphQL, services: the slow part of a start) while PostgreSQL starts in its own process.
   const appModule = import("./app.js");

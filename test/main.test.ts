@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/store/embedded.js";
+import { createTestDatabase } from "./helpers/db.js";
 
 const repo = path.resolve(import.meta.dirname, "..");
 let dataRoot: string;
@@ -16,12 +17,12 @@ afterAll(async () => {
   if (dataRoot) await rm(dataRoot, { recursive: true, force: true });
 });
 
-async function start(dataDir: string, port: number): Promise<{ child: ChildProcess; logs: string[]; readyMs: number }> {
+async function start(dataDir: string, port: number, databaseUrl = ""): Promise<{ child: ChildProcess; logs: string[]; readyMs: number }> {
   const logs: string[] = [];
   const began = performance.now();
   const child = spawn(process.execPath, ["--import", "@swc-node/register/esm-register", "src/main.ts"], {
     cwd: repo,
-    env: { ...process.env, METAMERS_DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: "", LOG_LEVEL: "info" },
+    env: { ...process.env, METAMERS_DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
@@ -88,4 +89,22 @@ describe("npm start", () => {
     await stop(second.child);
     console.info(`npm start: first start ${Math.round(first.readyMs)} ms, restart ${Math.round(second.readyMs)} ms`);
   }, 240_000);
+
+  it("uses the PostgreSQL of DATABASE_URL instead of starting one", async () => {
+    const db = await createTestDatabase();
+    try {
+      dataRoot ??= await mkdtemp(path.join(os.tmpdir(), "metamers-start-"));
+      const dataDir = path.join(dataRoot, "external");
+      const port = await freePort();
+      const { user, password, host, port: pgPort, database } = db.config;
+      const server = await start(dataDir, port, `postgres://${user}:${password}@${host}:${pgPort}/${database}`);
+      expect(server.logs.join("\n")).toContain("using the PostgreSQL from DATABASE_URL");
+      await expect(stat(path.join(dataDir, "postgres"))).rejects.toThrow(); // no embedded cluster
+      // the service wrote its first group into that database
+      expect(await db.store.groups.findGroupByName("local")).not.toBeNull();
+      await stop(server.child);
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });

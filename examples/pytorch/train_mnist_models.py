@@ -49,7 +49,7 @@ MNIST_STD = 0.3081
 # Adversarial / random-perturbation training (L2, pixel space [0, 1]).
 EPSILON = 2.0
 TRAIN_PGD_STEPS = 7
-TRAIN_PGD_STEP_SIZE = 0.5  # 7 x 0.5 = 3.5 > epsilon, so the attack can reach the whole ball
+TRAIN_PGD_STEP_SIZE = EPSILON / 4  # 7 steps of eps/4 reach 1.75 eps, so the attack can cross the whole ball
 EVAL_PGD_STEPS = 20
 EVAL_PGD_STEP_SIZE = 2.5 * EPSILON / EVAL_PGD_STEPS  # Madry et al.'s rule of thumb
 
@@ -366,14 +366,20 @@ def stage_tensors(model: nn.Module, tensor_names: list[str]) -> OrderedDict:
 
 
 def main() -> None:
+    global EPSILON, TRAIN_PGD_STEP_SIZE, EVAL_PGD_STEP_SIZE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(REPO_ROOT, "models", "demo"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="comma-separated model names to (re)train")
     parser.add_argument("--epochs", type=int, default=0, help="override every model's epochs (smoke tests only)")
+    parser.add_argument("--epsilon", type=float, default=EPSILON,
+                        help="L2 radius for adversarial and random-perturbation training and the robustness test")
     parser.add_argument("--checkpoints", default=os.path.join(REPO_ROOT, "examples", "pytorch", ".checkpoints"),
                         help="where the PyTorch state dicts go (for check_metamers.py; not committed)")
     args = parser.parse_args()
+    EPSILON = args.epsilon
+    TRAIN_PGD_STEP_SIZE = EPSILON / 4
+    EVAL_PGD_STEP_SIZE = 2.5 * EPSILON / EVAL_PGD_STEPS
     torch.set_num_threads(1)  # the machine is shared; one thread is also what the timings in the manifest mean
 
     names = [n for n in TRAINING if not args.only or n in args.only.split(",")]
@@ -422,7 +428,7 @@ def main() -> None:
         }
     manifest.update({
         "description": "Metamer Hub demo models: MNIST classifiers trained by examples/pytorch/train_mnist_models.py",
-        "command": COMMAND + (f" --only {args.only}" if args.only else ""),
+        "command": COMMAND + (f" --only {args.only}" if args.only else "") + (f" --epsilon {args.epsilon}" if args.epsilon != 2.0 else ""),
         "torchVersion": torch.__version__,
         "threads": 1,
         "onnx": {"opset": 17, "mode": "eval", "batch": 1, "inputName": "input", "outputName": "logits"},

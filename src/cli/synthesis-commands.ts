@@ -50,9 +50,16 @@ export async function synthesizeCommand(argv: string[], client: MetamersClient, 
   };
   let stimulusIds = values.stimuli?.split(",").filter(Boolean) ?? [];
   if (values.set) {
-    const { stimulusSet } = await client.gql(`query($id: ID!) { stimulusSet(id: $id) { stimuli(first: 10000) { edges { node { id } } } } }`, { id: values.set });
-    if (!stimulusSet) throw new AppError("NOT_FOUND", `--set: no stimulus set '${values.set}' visible to this key`);
-    stimulusIds = stimulusIds.concat(stimulusSet.stimuli.edges.map((e: { node: { id: string } }) => e.node.id));
+    let after: string | null = null;
+    do {
+      const { stimulusSet }: { stimulusSet: any } = await client.gql(
+        `query($id: ID!, $after: String) { stimulusSet(id: $id) { stimuli(first: 500, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`,
+        { id: values.set, after },
+      );
+      if (!stimulusSet) throw new AppError("NOT_FOUND", `--set: no stimulus set '${values.set}' visible to this key`);
+      stimulusIds = stimulusIds.concat(stimulusSet.stimuli.edges.map((e: { node: { id: string } }) => e.node.id));
+      after = stimulusSet.stimuli.pageInfo.hasNextPage ? stimulusSet.stimuli.pageInfo.endCursor : null;
+    } while (after);
   }
   const config = Object.fromEntries(
     Object.entries({

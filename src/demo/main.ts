@@ -314,19 +314,31 @@ interface ApiCurvePoint {
   n: number;
 }
 
-async function curve(client: GraphQLClient, modelId: string, observer: "GENERATOR" | "OTHER_MODELS"): Promise<CurvePoint[]> {
+async function curve(client: GraphQLClient, modelId: string, observer: "GENERATOR" | "OTHER_MODELS", stageLabels: Record<string, string>): Promise<CurvePoint[]> {
+  const labelOf = new Map(Object.entries(stageLabels).map(([label, tensor]) => [tensor, label]));
   const data = await client.request<{ recognizabilityCurve: ApiCurvePoint[] }>(
     `query DemoCurve($modelId: ID!, $observer: RecognitionObserver!) { recognizabilityCurve(modelId: $modelId, observer: $observer) { stage natural mean sem n } }`,
     { modelId, observer },
   );
   // 95% interval from the curve's standard error (normal approximation), clipped to [0, 1].
   return data.recognizabilityCurve.map((p) => ({
-    stage: p.natural ? "natural" : p.stage,
+    stage: p.natural ? "natural" : labelOf.get(p.stage) ?? p.stage,
     mean: p.mean,
     low: p.sem === null ? null : Math.max(0, p.mean - 1.96 * p.sem),
     high: p.sem === null ? null : Math.min(1, p.mean + 1.96 * p.sem),
     n: p.n,
   }));
+}
+
+/** One generator's matrix row per stage (tensor names), in one request. */
+async function stageMatrices(client: GraphQLClient, generatorId: string, recognizerIds: string[], tensors: string[]) {
+  const fields = tensors.map((_, k) => `s${k}: crossModelMatrix(generatorIds: [$g], recognizerIds: $r, stage: $t${k}) { recognizerId n }`).join("\n");
+  const params = tensors.map((_, k) => `$t${k}: String!`).join(", ");
+  const data = await client.request<Record<string, { recognizerId: string; n: number }[]>>(
+    `query DemoStageMatrices($g: ID!, $r: [ID!]!, ${params}) { ${fields} }`,
+    { g: generatorId, r: recognizerIds, ...Object.fromEntries(tensors.map((t, k) => [`t${k}`, t])) },
+  );
+  return tensors.map((_, k) => data[`s${k}`]);
 }
 
 async function crossModel(client: GraphQLClient, names: string[], ids: string[]): Promise<CrossModelMatrix> {
@@ -391,33 +403,36 @@ async function main(): Promise<void> {
     }
     bar.finish();
 
-    // Recognition jobs follow the metamers (the service enqueues them as each metamer finishes). Wait until every
-    // model has judged every validated final-stage metamer of every generator, then until the curves stop moving.
+    // Every model classifies every validated metamer (RECOGNITION jobs). The service enqueues them as metamers
+    // finish; recognizeBacklog also covers models registered after some metamers existed (pairs are judged once).
     const ids = names.map((n) => models.get(n)!.id);
     const jobsByModel = new Map<string, JobView[]>();
     for (const name of names) jobsByModel.set(name, await batchJobs(client, batches.get(name)!));
     const metamers = await metamerViews(client, [...jobsByModel.values()].flat().flatMap((j) => (j.metamer ? [j.metamer.id] : [])));
     const passed = (j: JobView) => (j.metamer ? metamers.get(j.metamer.id)?.passed ?? false : false);
-    const expectedFinal = names.map((name) => {
-      const finalTensor = Object.values(manifest.models[name].stages).at(-1)!;
-      return jobsByModel.get(name)!.filter((j) => j.stage === finalTensor && passed(j)).length;
-    });
-    const recBar = new ProgressBar("cross-model recognition", names.length * names.length);
-    let matrix = await crossModel(client, names, ids);
-    const snapshot = async () => JSON.stringify(await Promise.all(ids.map((id) => curve(client, id, "OTHER_MODELS"))));
-    let previous = "";
-    for (let polls = 0; polls < 600; polls++) {
-      const complete = matrix.n.reduce((acc, row, i) => acc + row.filter((v) => v >= expectedFinal[i]).length, 0);
-      recBar.update(complete);
-      if (complete === names.length * names.length) {
-        const current = await snapshot();
-        if (current === previous) break;
-        previous = current;
+    for (const id of ids) {
+      await client.request(`mutation DemoBacklog($id: ID!) { recognizeBacklog(modelId: $id) }`, { id });
+    }
+    // Expected judgements: every recognizer x every validated metamer of every (generator, stage).
+    const expected = names.map((name) =>
+      Object.values(manifest.models[name].stages).map((tensor) => jobsByModel.get(name)!.filter((j) => j.stage === tensor && passed(j)).length),
+    );
+    const totalJudgements = expected.flat().reduce((a, b) => a + b, 0) * ids.length;
+    const recBar = new ProgressBar("cross-model recognition", totalJudgements);
+    for (let polls = 0; ; polls++) {
+      let judged = 0;
+      for (const [g, name] of names.entries()) {
+        const tensors = Object.values(manifest.models[name].stages);
+        const cells = await stageMatrices(client, models.get(name)!.id, ids, tensors);
+        tensors.forEach((_, s) => (judged += cells[s].reduce((acc, c) => acc + Math.min(c.n, expected[g][s]), 0)));
       }
+      recBar.update(judged);
+      if (judged >= totalJudgements) break;
+      if (polls > 900) throw new Error(`recognition did not finish: ${judged} of ${totalJudgements} judgements after ${polls} polls`);
       await new Promise((r) => setTimeout(r, 2000));
-      matrix = await crossModel(client, names, ids);
     }
     recBar.finish();
+    const matrix = await crossModel(client, names, ids);
 
     const shownDigits = digits.filter((_, k) => k % options.perClass < options.shown);
     const results: DemoModelResult[] = [];
@@ -450,8 +465,8 @@ async function main(): Promise<void> {
         cleanAccuracy: entry.cleanTestAccuracy,
         robustAccuracy: entry.robustTestAccuracy?.accuracy ?? null,
         stages: stageLabels,
-        generatorCurve: await curve(client, model.id, "GENERATOR"),
-        otherModelsCurve: await curve(client, model.id, "OTHER_MODELS"),
+        generatorCurve: await curve(client, model.id, "GENERATOR", entry.stages),
+        otherModelsCurve: await curve(client, model.id, "OTHER_MODELS", entry.stages),
         validation,
         metamers: grid,
       });

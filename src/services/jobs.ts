@@ -79,6 +79,7 @@ export class JobQueue {
   readonly owner: string;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
+  private lastSweep = 0;
 
   constructor(
     private readonly store: Store,
@@ -95,8 +96,12 @@ export class JobQueue {
    * Claims and runs one job (of `jobId` if given). Returns what happened, or null when there was nothing to claim.
    */
   async runOne(options: { jobId?: string; deadline?: number } = {}): Promise<{ job: JobRecord; result: string } | null> {
-    for (const id of await this.store.jobs.failExhausted()) {
-      this.log.warn({ event: "job.failed", jobId: id, errorCode: "WORKER_LOST" }, "job failed: worker lost on last attempt");
+    // Sweeping dead last attempts is housekeeping: once per lease period is enough (it is a table scan).
+    if (Date.now() - this.lastSweep > this.leaseMs) {
+      this.lastSweep = Date.now();
+      for (const id of await this.store.jobs.failExhausted()) {
+        this.log.warn({ event: "job.failed", jobId: id, errorCode: "WORKER_LOST" }, "job failed: worker lost on last attempt");
+      }
     }
     const job = await this.store.jobs.claim({ owner: this.owner, leaseMs: this.leaseMs, kinds: this.registry.kinds(), jobId: options.jobId });
     if (!job) return null;

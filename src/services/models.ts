@@ -8,6 +8,7 @@ import type { Page } from "../store/pagination.js";
 import type { Store } from "../store/store.js";
 import { requireRole, type Caller } from "./context.js";
 import { decodeBase64, readPageArgs } from "./inputs.js";
+import { enqueueRecognitionForModel } from "./recognition.js";
 import { isUuid } from "./stimuli.js";
 import type { UploadService } from "./uploads.js";
 
@@ -97,7 +98,7 @@ export class ModelService {
       if (input.uploadId && !(await tx.uploads.markConsumed(input.uploadId))) {
         throw new AppError("CONFLICT", `uploadId: upload ${input.uploadId} was used by another request meanwhile`);
       }
-      return tx.models.create(
+      const created = await tx.models.create(
         {
           groupId: ctx.groupId,
           name: meta.name,
@@ -116,6 +117,9 @@ export class ModelService {
         },
         layerRecords,
       );
+      // The new model classifies the metamers and natural stimuli of its group it can, in RECOGNITION jobs (issue 5).
+      await enqueueRecognitionForModel(tx, created.id);
+      return created;
     }));
     return { model, layers: layerRecords };
   }

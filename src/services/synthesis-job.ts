@@ -9,6 +9,7 @@ import { sha256Hex } from "../store/blob-store.js";
 import type { ModelRecord } from "../store/models.js";
 import type { EngineSessionCache } from "./engine-cache.js";
 import { JobLostError, type JobContext, type JobHandler, type JobOutcome } from "./jobs.js";
+import { enqueueRecognitionForMetamers } from "./recognition.js";
 import type { StimulusService } from "./stimuli.js";
 import { float32Bytes } from "./stimuli-convert.js";
 import type { SynthesisPayload } from "./synthesis.js";
@@ -121,7 +122,7 @@ export class SynthesisJobHandler implements JobHandler {
       const renderingBlob = await tx.blobs.put(rendering.bytes, rendering.contentType);
       await tx.groups.grantBlob(job.groupId, tensorBlob.sha256);
       await tx.groups.grantBlob(job.groupId, renderingBlob.sha256);
-      await tx.metamers.create({
+      const metamer = await tx.metamers.create({
         jobId: job.id,
         groupId: job.groupId,
         modelId: model.id,
@@ -137,6 +138,8 @@ export class SynthesisJobHandler implements JobHandler {
         sha256: sha256Hex(tensorBytes),
         softwareVersions: { ...this.deps.softwareVersions, modelSha256: model.sha256! },
       });
+      // Every compatible model of the group classifies the new metamer, in RECOGNITION jobs (issue 5).
+      await enqueueRecognitionForMetamers(tx, [metamer.id]);
     }, progress);
     lap("save");
     ctx.log.debug({ event: "job.timings", timings }, "synthesis job timings");

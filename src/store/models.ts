@@ -1,7 +1,7 @@
 import type { DbOrTx } from "./db.js";
 import { Prisma } from "./db.js";
 import type { Modality, ModelSource, TrainingRegime, Visibility } from "../generated/prisma/enums.js";
-import { decodeCursor, encodeCursor, type Page } from "./pagination.js";
+import { afterTimeId, encodeCursor, type Page } from "./pagination.js";
 
 /** An op on the path from the input to a layer that has no gradient rule (stored as JSON). */
 export interface UnsupportedOpRecord {
@@ -166,9 +166,7 @@ export class ModelStore {
     };
     let keyset: Prisma.ModelWhereInput = {};
     if (opts.after) {
-      const [createdAt, id] = decodeCursor(opts.after) as [string, string];
-      const at = new Date(createdAt);
-      keyset = { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }] };
+      keyset = afterTimeId(opts.after);
     }
     const [rows, totalCount] = await Promise.all([
       this.db.model.findMany({

@@ -21,3 +21,19 @@ export function decodeCursor(cursor: string): unknown[] {
   }
   throw new AppError("BAD_USER_INPUT", `after: expected a cursor returned by this API, got '${cursor.slice(0, 40)}'`);
 }
+
+/** A (createdAt, id) keyset cursor, checked: newest-first lists page with it. */
+export function decodeTimeIdCursor(cursor: string): { at: Date; id: string } {
+  const [createdAt, id] = decodeCursor(cursor);
+  const at = new Date(String(createdAt));
+  if (typeof createdAt !== "string" || Number.isNaN(at.getTime()) || typeof id !== "string" || !/^[0-9a-f-]{36}$/i.test(id)) {
+    throw new AppError("BAD_USER_INPUT", `after: expected a cursor from this list, got '${cursor.slice(0, 40)}'`);
+  }
+  return { at, id };
+}
+
+/** Prisma condition "after the cursor" for lists ordered by createdAt desc, id desc. */
+export const afterTimeId = (cursor: string) => {
+  const { at, id } = decodeTimeIdCursor(cursor);
+  return { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }] };
+};

@@ -1,6 +1,7 @@
 import type { DbOrTx } from "./db.js";
 import type { Modality } from "../generated/prisma/enums.js";
-import { decodeCursor, encodeCursor, type Page } from "./pagination.js";
+import { AppError } from "../errors.js";
+import { afterTimeId, decodeCursor, encodeCursor, type Page } from "./pagination.js";
 
 export interface StimulusSetRecord {
   id: string;
@@ -58,9 +59,7 @@ export class StimulusStore {
     const where = { groupId };
     let keyset = {};
     if (opts.after) {
-      const [createdAt, id] = decodeCursor(opts.after) as [string, string];
-      const at = new Date(createdAt);
-      keyset = { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }] };
+      keyset = afterTimeId(opts.after);
     }
     const [rows, totalCount] = await Promise.all([
       this.db.stimulusSet.findMany({
@@ -140,6 +139,9 @@ export class StimulusStore {
   async listStimuli(setId: string, opts: { first: number; after?: string | null; label?: string }): Promise<Page<StimulusRecord>> {
     const where = { setId, ...(opts.label ? { label: opts.label } : {}) };
     const afterPosition = opts.after ? Number(decodeCursor(opts.after)[0]) : -1;
+    if (!Number.isInteger(afterPosition)) {
+      throw new AppError("BAD_USER_INPUT", `after: expected a cursor from this list of stimuli, got '${opts.after!.slice(0, 40)}'`);
+    }
     const [rows, totalCount] = await Promise.all([
       this.db.stimulus.findMany({
         where: { ...where, position: { gt: afterPosition } },

@@ -40,12 +40,12 @@ describe("local worker pool", () => {
       pollMs: 200,
     });
     await pool.start();
-    const service = new SynthesisService(t.store, t.services.models, pool, { checkpointEvery: 20, nullPairs: 50 });
+    const service = new SynthesisService(t.store, t.services.models, pool, { checkpointEvery: 10, nullPairs: 50 });
     const view = await service.synthesize(ctx, {
       modelId: model.model.id,
       stages: ["relu1", "pool1", "relu2", "fc1_relu", "final"],
       stimulusIds: stimuli.map((s) => s.id),
-      config: { rounds: 1, stepsPerRound: 40 },
+      config: { rounds: 1, stepsPerRound: 20 },
     });
     expect(view.jobs).toHaveLength(200);
 
@@ -65,7 +65,7 @@ describe("local worker pool", () => {
           killed.push({ pid, jobIds: held.map((j) => j.id) });
         }
       }
-      await sleep(50);
+      await sleep(200);
     }
 
     const counts = await t.store.jobs.countsByBatch(view.batch.id);

