@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   METAMERS_LAMBDA_REGION: z.string().default("us-east-1"),
   /** Cap on gradient steps per synthesis job (the paper's recipe takes 24,000). */
   METAMERS_MAX_STEPS: z.coerce.number().int().positive().default(50_000),
+  /** onnxruntime execution providers for job workers, comma-separated (e.g. "cuda,cpu" on a GPU host); unset = CPU. */
+  METAMERS_EXECUTION_PROVIDERS: z.string().optional(),
   /** A job whose worker has not heartbeated for this long is handed to another worker. */
   METAMERS_JOB_LEASE_MS: z.coerce.number().int().positive().default(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -69,6 +71,7 @@ export interface JobsConfig {
   lambdaRegion: string;
   maxSteps: number;
   leaseMs: number;
+  executionProviders?: string[];
 }
 
 /** The service version reported by `health`: package.json's, read once. */
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       lambdaRegion: e.METAMERS_LAMBDA_REGION,
       maxSteps: e.METAMERS_MAX_STEPS,
       leaseMs: e.METAMERS_JOB_LEASE_MS,
+      executionProviders: e.METAMERS_EXECUTION_PROVIDERS?.split(",").map((p) => p.trim()).filter(Boolean),
     },
   };
 }

@@ -124,6 +124,17 @@ async function connect(explicitUrl?: string): Promise<Service> {
   });
   let exited: number | null = null;
   child.on("exit", (code) => (exited = code ?? 1));
+  // The service started here must not outlive the demo, whichever way the demo ends.
+  const killChild = () => {
+    if (exited === null) child.kill("SIGTERM");
+  };
+  process.once("exit", killChild);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      killChild();
+      process.exit(130);
+    });
+  }
   const started = Date.now();
   const serverFile = path.join(dataDir(), "server.json");
   for (;;) {
@@ -209,7 +220,7 @@ async function ensureStimulusSet(client: GraphQLClient, manifest: Manifest, digi
   let setId = sets.stimulusSets.edges.map((e) => e.node).find((s) => s.name === DEMO_SET_NAME)?.id;
   if (setId) {
     const existing = await client.request<{ stimulusSet: { stimuli: { edges: { node: { id: string; label: string; filename: string } }[] } } }>(
-      `query DemoSetStimuli($id: ID!) { stimulusSet(id: $id) { stimuli(first: 1000) { edges { node { id label filename } } } } }`,
+      `query DemoSetStimuli($id: ID!) { stimulusSet(id: $id) { stimuli(first: 500) { edges { node { id label filename } } } } }`,
       { id: setId },
     );
     const byName = new Map(existing.stimulusSet.stimuli.edges.map((e) => [e.node.filename, e.node]));

@@ -1,4 +1,5 @@
 import type { AppConfig } from "../config.js";
+import { useExecutionProviders } from "../engine/runtime/ort.js";
 import type { Logger } from "../logger.js";
 import { EngineSessionCache } from "../services/engine-cache.js";
 import { JobHandlerRegistry } from "../services/jobs.js";
@@ -21,6 +22,8 @@ export interface WorkerDeps {
  * with one line (e.g. RECOGNITION from the statistics area).
  */
 export function createJobHandlers(deps: WorkerDeps): { registry: JobHandlerRegistry; close(): Promise<void> } {
+  // GPU hosts (METAMERS_EXECUTION_PROVIDERS=cuda,cpu): the synthesis sessions of this process use them.
+  if (deps.config.jobs.executionProviders) useExecutionProviders(deps.config.jobs.executionProviders);
   const uploads = new UploadService(deps.store, deps.config.limits, deps.config.uploadTtlSeconds, () => "");
   const stimuli = new StimulusService(deps.store, deps.config.limits, uploads);
   const sessions = new EngineSessionCache();

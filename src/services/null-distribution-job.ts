@@ -35,9 +35,23 @@ export class NullDistributionJobHandler implements JobHandler {
     const results = payload.stages.map((stage) => ({ stage, stats: nullDistribution(prepared[stage], pairs, payload.seed) }));
     await ctx.complete(async (tx) => {
       await tx.metamers.saveNullDistributions(
-        results.map(({ stage, stats }) => ({ modelId: model.id, setId: payload.setId, stage, n: stats.n, seed: stats.seed, maxima: stats.maxima, quantiles: stats.quantiles })),
+        results.map(({ stage, stats }) => ({
+          modelId: model.id,
+          setId: payload.setId,
+          stage,
+          n: stats.n,
+          seed: stats.seed,
+          // Two identical stimuli give SNR = +Infinity, which JSON cannot hold: stored as the string "Infinity"
+          // (a metamer's number never exceeds it, which is the right verdict).
+          maxima: jsonNumbers(stats.maxima) as Record<string, number>,
+          quantiles: jsonNumbers(stats.quantiles) as Record<string, Record<string, number>>,
+        })),
       );
     }, { iteration: stimuli.length, totalIterations: stimuli.length, loss: null });
     return "completed";
   }
+}
+
+function jsonNumbers(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)));
 }

@@ -40,13 +40,17 @@ export async function enqueueRecognitionForMetamers(store: Store, metamerIds: st
   if (metamerIds.length === 0) return [];
   const targets = await store.recognition.recognizersForMetamers(metamerIds);
   const jobs = targets.flatMap((t) =>
-    chunked(t.metamerIds).map((ids) => ({
-      kind: "RECOGNITION" as const,
-      groupId: t.groupId,
-      modelId: t.recognizerId,
-      payload: { metamerIds: ids } satisfies RecognitionPayload,
-      totalIterations: ids.length,
-    })),
+    chunked(t.metamerIds).map((ids, k) => {
+      // The natural stimuli ride along with the first chunk (a handful per metamer batch).
+      const stimulusIds = k === 0 ? t.stimulusIds : [];
+      return {
+        kind: "RECOGNITION" as const,
+        groupId: t.groupId,
+        modelId: t.recognizerId,
+        payload: (stimulusIds.length ? { metamerIds: ids, stimulusIds } : { metamerIds: ids }) as Record<string, unknown>,
+        totalIterations: ids.length + stimulusIds.length,
+      };
+    }),
   );
   return jobs.length ? store.jobs.enqueue(jobs) : [];
 }

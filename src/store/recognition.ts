@@ -65,11 +65,16 @@ export class RecognitionStore {
    * Recognizers for newly finished metamers: models of the metamers' group or shared with it, with an ONNX file,
    * the generator's modality and input shape (so the metamer tensor is a valid input; each model normalises inside
    * itself), and a label space that contains the stimulus' label. The generator itself is included (it gives the
-   * GENERATOR observer). Returns recognizer -> metamer ids still to classify (validated metamers only).
+   * GENERATOR observer). Returns recognizer -> metamer ids still to classify (validated metamers only) and the
+   * natural stimuli of those metamers it has not classified.
    */
-  async recognizersForMetamers(metamerIds: string[]): Promise<{ recognizerId: string; groupId: string; metamerIds: string[] }[]> {
-    const rows = await this.db.$queryRaw<{ recognizerId: string; groupId: string; metamerIds: string[] }[]>`
-      SELECT r.id AS "recognizerId", m."groupId", array_agg(m.id ORDER BY m.id)::text[] AS "metamerIds"
+  async recognizersForMetamers(metamerIds: string[]): Promise<{ recognizerId: string; groupId: string; metamerIds: string[]; stimulusIds: string[] }[]> {
+    const rows = await this.db.$queryRaw<{ recognizerId: string; groupId: string; metamerIds: string[]; stimulusIds: string[] }[]>`
+      SELECT r.id AS "recognizerId", m."groupId", array_agg(m.id ORDER BY m.id)::text[] AS "metamerIds",
+             -- The metamers' natural stimuli too, when this recognizer has not classified them yet: they give the
+             -- natural point of its recognizability curves.
+             COALESCE(array_agg(DISTINCT s.id) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM "Recognition" y WHERE y."recognizerId" = r.id AND y."stimulusId" = s.id)), '{}')::text[] AS "stimulusIds"
         FROM "Metamer" m
         JOIN "Stimulus" s ON s.id = m."stimulusId"
         JOIN "Model" g ON g.id = m."modelId"

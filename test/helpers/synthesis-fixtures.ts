@@ -79,8 +79,8 @@ export function logModel(): Uint8Array {
   }).finish();
 }
 
-/** input [1,1,4,4] -> r = Relu -> q = Round(r) -> logits = Flatten(q): `q` (and logits) have no input gradient. */
-export function roundModel(): Uint8Array {
+/** input [1,1,4,4] -> r = Relu -> q = Sin(r) -> logits = Flatten(q): Sin has no gradient rule, so `q` cannot be targeted. */
+export function sinModel(): Uint8Array {
   const vi = (name: string, dims: number[]) =>
     onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
   return onnx.ModelProto.encode({
@@ -93,7 +93,7 @@ export function roundModel(): Uint8Array {
       output: [vi("logits", [1, 16])],
       node: [
         { opType: "Relu", input: ["input"], output: ["r"], name: "relu" },
-        { opType: "Round", input: ["r"], output: ["q"], name: "round" },
+        { opType: "Sin", input: ["r"], output: ["q"], name: "sin" },
         { opType: "Flatten", input: ["q"], output: ["logits"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
       ],
     },

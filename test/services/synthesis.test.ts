@@ -9,7 +9,7 @@ import type { RequestContext } from "../../src/services/context.js";
 import { JobQueue } from "../../src/services/jobs.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, logModel, registerFixtureModel, roundModel } from "../helpers/synthesis-fixtures.js";
+import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, logModel, registerFixtureModel, sinModel } from "../helpers/synthesis-fixtures.js";
 
 const silent = pino({ level: "silent" });
 let t: TestApp;
@@ -128,13 +128,13 @@ describe("synthesis jobs (service + handlers, real lenet, real PostgreSQL)", () 
     await expectError(service.synthesize(ctx, { ...base, modelId: "00000000-0000-4000-8000-000000000000" }), "NOT_FOUND", /modelId: no model/);
 
     // A stage without an input gradient: the error names the op.
-    const rounding = await t.services.models.register(ctx, { name: "round", modality: "IMAGE", data: Buffer.from(roundModel()).toString("base64") });
+    const sinNet = await t.services.models.register(ctx, { name: "sin", modality: "IMAGE", data: Buffer.from(sinModel()).toString("base64") });
     const grey = await renderImage(new Float32Array(16).fill(0.5), [1, 1, 4, 4], [0, 1]);
-    const roundSet = await addImageSet(t.services, ctx, rounding.model.id, [Buffer.from(grey.bytes).toString("base64")], "round");
+    const sinSet = await addImageSet(t.services, ctx, sinNet.model.id, [Buffer.from(grey.bytes).toString("base64")], "sin-set");
     await expectError(
-      service.synthesize(ctx, { ...base, modelId: rounding.model.id, stages: ["q"], stimulusIds: [roundSet.stimuli[0].id] }),
+      service.synthesize(ctx, { ...base, modelId: sinNet.model.id, stages: ["q"], stimulusIds: [sinSet.stimuli[0].id] }),
       "UNSUPPORTED_MODEL",
-      /stages\[0\]: stage 'q' of model round cannot be targeted; no gradient for: Round \(opset 17, node round/,
+      /stages\[0\]: stage 'q' of model sin cannot be targeted; no gradient for: Sin \(opset 17, node sin/,
     );
 
     // A stimulus made for another model's input shape.

@@ -6,8 +6,20 @@ export const ort = ortModule;
 export type OrtSession = ortModule.InferenceSession;
 export type OrtTensor = ortModule.Tensor;
 
+let executionProviders: string[] | undefined;
+
+/**
+ * Execution providers for sessions created from now on, e.g. ["cuda", "cpu"] on a GPU host (the synthesis Lambda
+ * image ships onnxruntime's CUDA binaries); undefined = onnxruntime's default (CPU). Set once at start-up by the
+ * process's composition code (the engine reads no environment).
+ */
+export function useExecutionProviders(providers: string[] | undefined): void {
+  executionProviders = providers?.length ? [...providers] : undefined;
+}
+
 export async function createSession(bytes: Uint8Array, threads: number): Promise<OrtSession> {
   return ort.InferenceSession.create(bytes, {
+    ...(executionProviders ? { executionProviders } : {}),
     graphOptimizationLevel: "all",
     executionMode: "sequential",
     intraOpNumThreads: threads,

@@ -22,6 +22,7 @@ const modelBytes = new Uint8Array(readFileSync(path.join(fixtures, "lenet.onnx")
 const x0 = f32(path.join(fixtures, "lenet.x0.f32"));
 const xNat = f32(path.join(fixtures, "lenet.x_nat.f32"));
 const sessions: Array<{ release(): Promise<void> }> = [];
+const LENET_RELU2 = "/relu2/Relu_output_0";
 afterAll(async () => {
   for (const s of sessions) await s.release();
 });
@@ -67,4 +68,26 @@ describe("FEATHER_2023 on lenet matches PyTorch", () => {
       expect(off).toBeLessThan(0.25);
     },
   );
+});
+
+describe("ADAM_RANGE_PENALTY on lenet (real engine)", () => {
+  it.each([["normalizedL2"], ["mse"]] as const)("lowers the %s loss at relu2 and ends near the input range", async (loss) => {
+    const tensor = LENET_RELU2;
+    const forward = await ForwardSession.create(modelBytes, [tensor]);
+    sessions.push(forward);
+    const target = (await forward.run(xNat))[tensor];
+    const gradient = await GradientSession.create(modelBytes, tensor, { fakeRelu: true, loss });
+    sessions.push(gradient);
+    const config = resolveSynthesisConfig({ recipe: "ADAM_RANGE_PENALTY", loss, maxSteps: 300, learningRate: 0.01, rangePenalty: 1, stopWindow: 50, stopTolerance: 1e-3 });
+    const synthesis = MetamerSynthesis.start({ gradient, target, config, range: [0, 1] }, x0);
+    const result = await synthesis.run();
+    const first = synthesis.history[0].loss;
+    const final = await synthesis.evaluateLoss();
+    expect(final).toBeLessThan(0.5 * first);
+    expect(result.iteration).toBeLessThanOrEqual(300);
+    const x = synthesis.current;
+    // The penalty keeps the iterate close to [0, 1] (no hard clamp in this recipe).
+    expect(Math.min(...x)).toBeGreaterThan(-0.1);
+    expect(Math.max(...x)).toBeLessThan(1.1);
+  });
 });
