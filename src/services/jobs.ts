@@ -159,6 +159,11 @@ export class JobQueue {
       const code = isAppError(error) ? error.code : "INTERNAL_SERVER_ERROR";
       const message = error instanceof Error ? error.message : String(error);
       const status = await this.store.jobs.fail(job.id, this.owner, { code, message, retryable: !PERMANENT_CODES.has(code) });
+      if (status === null) {
+        // The lease was lost while the handler failed: the job's current holder decides its fate.
+        log.info({ event: "job.lost", errorCode: code, errorMessage: message }, "job failed after its lease was lost");
+        return { job, result: "lost" };
+      }
       const event = status === "QUEUED" ? "job.requeued" : "job.failed";
       log[status === "QUEUED" ? "warn" : "error"]({ event, errorCode: code, errorMessage: message }, event);
       return { job, result: status === "QUEUED" ? "requeued" : "failed" };
