@@ -34,6 +34,7 @@ export function createLambdaWorker(deps: LambdaWorkerDeps) {
       owner: `lambda-${context.awsRequestId}`,
       leaseMs: deps.leaseMs ?? 60_000,
     });
+    const startedAt = new Date();
     const deadline = Date.now() + context.getRemainingTimeInMillis() - (deps.safetyMarginMs ?? 20_000);
     const ran = await queue.runOne({ jobId: event.jobId, deadline });
     if (!ran) {
@@ -42,6 +43,9 @@ export function createLambdaWorker(deps: LambdaWorkerDeps) {
       return { jobId: event.jobId, result: "skipped" };
     }
     if (ran.result === "yielded" || ran.result === "requeued") await deps.dispatcher.dispatch([event.jobId]);
+    // Jobs this one queued on its way (e.g. RECOGNITION of the metamer it wrote): no pool polls for them here.
+    const followUps = (await deps.store.jobs.queuedSince(startedAt)).filter((id) => id !== event.jobId);
+    if (followUps.length) await deps.dispatcher.dispatch(followUps);
     return { jobId: event.jobId, result: ran.result };
   };
 }

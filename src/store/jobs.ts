@@ -240,6 +240,19 @@ export class JobStore {
     return counts;
   }
 
+  /**
+   * Ids of jobs queued at or after `since` that nobody holds. A worker that cannot rely on polling (a Lambda
+   * invocation) hands these follow-up jobs (recognition of a new metamer, say) to the dispatcher.
+   */
+  async queuedSince(since: Date): Promise<string[]> {
+    const rows = await this.db.job.findMany({
+      where: { status: "QUEUED", leaseOwner: null, createdAt: { gte: since } },
+      select: { id: true },
+      orderBy: { createdAt: "asc" },
+    });
+    return rows.map((r) => r.id);
+  }
+
   /** NULL_DISTRIBUTION jobs of (model, set) still QUEUED or RUNNING. */
   async pendingNullJobs(modelId: string, setId: string): Promise<JobRecord[]> {
     const rows = await this.db.$queryRawUnsafe<RawJob[]>(

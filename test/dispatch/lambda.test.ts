@@ -8,7 +8,7 @@ import { NoDispatcher } from "../../src/dispatch/dispatcher.js";
 import { createJobHandlers } from "../../src/dispatch/handlers.js";
 import { LambdaDispatcher, type SynthesisInvocation } from "../../src/dispatch/lambda.js";
 import { createLambdaWorker } from "../../src/dispatch/lambda-worker.js";
-import { JobQueue } from "../../src/services/jobs.js";
+import { JobHandlerRegistry, JobQueue } from "../../src/services/jobs.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, registerFixtureModel } from "../helpers/synthesis-fixtures.js";
@@ -84,5 +84,27 @@ describe("Lambda dispatch", () => {
     const queue = new JobQueue(t.store, handlers.registry, silent);
     expect((await queue.runOne({ jobId: again.jobs[0].id }))!.result).toBe("succeeded");
     expect((await t.store.metamers.findByJob(again.jobs[0].id))!.sha256).toBe(metamer.sha256);
+  });
+
+  it("hands the jobs a job queued while it ran (e.g. recognition of its metamer) to Lambda, since no pool polls there", async () => {
+    lambdaMock.reset();
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202 });
+    const { groupId } = await t.createGroupWithKey("lambda-follow-ups");
+    // A job whose work queues two follow-up jobs in its completing transaction, as a synthesis job does.
+    const registry = new JobHandlerRegistry().register("NULL_DISTRIBUTION", {
+      async run(ctx) {
+        await ctx.complete(async (tx) => {
+          await tx.jobs.enqueue([{ kind: "RECOGNITION", groupId }, { kind: "RECOGNITION", groupId }]);
+        });
+        return "completed";
+      },
+    });
+    const [first] = await t.store.jobs.enqueue([{ kind: "NULL_DISTRIBUTION", groupId }]);
+    const dispatcher = new LambdaDispatcher({ functionName: "metamers-synthesize", region: "eu-west-1", endpoint: "http://127.0.0.1:9001", client: new LambdaClient({ region: "eu-west-1" }) });
+    const handler = createLambdaWorker({ store: t.store, registry, log: silent, dispatcher, safetyMarginMs: 1000 });
+    expect(await handler({ jobId: first.id }, { awsRequestId: "req-f", getRemainingTimeInMillis: () => 60_000 })).toEqual({ jobId: first.id, result: "succeeded" });
+    const queued = (await t.store.jobs.queuedSince(first.createdAt)).sort();
+    expect(queued).toHaveLength(2);
+    expect(payloads().map((p) => p.payload.jobId).sort()).toEqual(queued);
   });
 });
