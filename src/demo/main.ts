@@ -18,7 +18,7 @@ import { formatSummary, renderReport } from "./report.js";
 import type { CrossModelMatrix, CurvePoint, DemoModelResult, DemoResult, GridMetamer, TrainingRegime } from "./result.js";
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
-const DEMO_SET_NAME = "demo: MNIST test digits, 10 per class";
+const demoSetName = (perClass: number) => `demo: MNIST test digits, ${perClass} per class`;
 
 interface ManifestModel {
   file: string;
@@ -217,7 +217,8 @@ async function ensureStimulusSet(client: GraphQLClient, manifest: Manifest, digi
   const sets = await client.request<{ stimulusSets: { edges: { node: { id: string; name: string } }[] } }>(
     `query DemoSets { stimulusSets(first: 100) { edges { node { id name } } } }`,
   );
-  let setId = sets.stimulusSets.edges.map((e) => e.node).find((s) => s.name === DEMO_SET_NAME)?.id;
+  const name = demoSetName(digits.length / manifest.classLabels.length);
+  let setId = sets.stimulusSets.edges.map((e) => e.node).find((s) => s.name === name)?.id;
   if (setId) {
     const existing = await client.request<{ stimulusSet: { stimuli: { edges: { node: { id: string; label: string; filename: string } }[] } } }>(
       `query DemoSetStimuli($id: ID!) { stimulusSet(id: $id) { stimuli(first: 500) { edges { node { id label filename } } } } }`,
@@ -231,7 +232,7 @@ async function ensureStimulusSet(client: GraphQLClient, manifest: Manifest, digi
   }
   const created = await client.request<{ createStimulusSet: { id: string } }>(
     `mutation DemoCreateSet($input: CreateStimulusSetInput!) { createStimulusSet(input: $input) { id } }`,
-    { input: { name: DEMO_SET_NAME, modality: "IMAGE", classLabels: manifest.classLabels } },
+    { input: { name, modality: "IMAGE", classLabels: manifest.classLabels } },
   );
   setId = created.createStimulusSet.id;
   const added = await client.request<{ addStimuli: { id: string; label: string }[] }>(
