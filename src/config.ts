@@ -27,6 +27,11 @@ const EnvSchema = z.object({
   METAMERS_DISPATCHER: z.enum(["local", "lambda", "none"]).default("local"),
   /** Local pool size (default: one per core). */
   METAMERS_WORKERS: z.coerce.number().int().min(0).optional(),
+  /**
+   * onnxruntime intra-op threads per worker session (default: cores / workers, at least 1). More threads than cores
+   * across the pool makes ORT's spinning thread pools fight over the cores.
+   */
+  METAMERS_SESSION_THREADS: z.coerce.number().int().positive().optional(),
   METAMERS_LAMBDA_FUNCTION: z.string().optional(),
   /** Any Lambda-compatible endpoint (e.g. a local emulator); unset = AWS. */
   METAMERS_LAMBDA_ENDPOINT: z.string().url().optional(),
@@ -66,6 +71,8 @@ export interface AppConfig {
 export interface JobsConfig {
   dispatcher: "local" | "lambda" | "none";
   workers: number;
+  /** onnxruntime intra-op threads of each worker's sessions. */
+  sessionThreads: number;
   lambdaFunction?: string;
   lambdaEndpoint?: string;
   lambdaRegion: string;
@@ -93,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new Error(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   const e = parsed.data;
+  const workers = e.METAMERS_WORKERS ?? os.availableParallelism();
   return {
     host: e.HOST,
     port: e.PORT,
@@ -109,7 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     version: packageVersion(),
     jobs: {
       dispatcher: e.METAMERS_DISPATCHER,
-      workers: e.METAMERS_WORKERS ?? os.availableParallelism(),
+      workers,
+      sessionThreads: e.METAMERS_SESSION_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, workers))),
       lambdaFunction: e.METAMERS_LAMBDA_FUNCTION,
       lambdaEndpoint: e.METAMERS_LAMBDA_ENDPOINT,
       lambdaRegion: e.METAMERS_LAMBDA_REGION,

@@ -26,7 +26,7 @@ export function createJobHandlers(deps: WorkerDeps): { registry: JobHandlerRegis
   if (deps.config.jobs.executionProviders) useExecutionProviders(deps.config.jobs.executionProviders);
   const uploads = new UploadService(deps.store, deps.config.limits, deps.config.uploadTtlSeconds, () => "");
   const stimuli = new StimulusService(deps.store, deps.config.limits, uploads);
-  const sessions = new EngineSessionCache();
+  const sessions = new EngineSessionCache(16, deps.config.jobs.sessionThreads);
   const registry = new JobHandlerRegistry()
     .register("SYNTHESIS", new SynthesisJobHandler({ stimuli, sessions, softwareVersions: softwareVersions(deps.config.version) }))
     .register("NULL_DISTRIBUTION", new NullDistributionJobHandler({ stimuli, sessions }))

@@ -8,16 +8,21 @@ export class EngineSessionCache {
   private readonly gradients = new Map<string, Promise<GradientSession>>();
   private readonly forwards = new Map<string, Promise<ForwardSession>>();
 
-  constructor(private readonly capacity = 16) {}
+  /** `threads`: onnxruntime intra-op threads of every session this cache creates (the engine's default if unset). */
+  constructor(
+    private readonly capacity = 16,
+    private readonly threads?: number,
+  ) {}
 
   gradient(modelSha256: string, modelBytes: () => Promise<Uint8Array>, stage: string, options: GradientOptions): Promise<GradientSession> {
-    const key = `${modelSha256}|${stage}|${JSON.stringify(options)}`;
-    return this.take(this.gradients, key, async () => GradientSession.create(await modelBytes(), stage, options));
+    const withThreads = { threads: this.threads, ...options };
+    const key = `${modelSha256}|${stage}|${JSON.stringify(withThreads)}`;
+    return this.take(this.gradients, key, async () => GradientSession.create(await modelBytes(), stage, withThreads));
   }
 
   forward(modelSha256: string, modelBytes: () => Promise<Uint8Array>, outputs: string[]): Promise<ForwardSession> {
     const key = `${modelSha256}|${outputs.join("\u0000")}`;
-    return this.take(this.forwards, key, async () => ForwardSession.create(await modelBytes(), outputs));
+    return this.take(this.forwards, key, async () => ForwardSession.create(await modelBytes(), outputs, { threads: this.threads }));
   }
 
   async close(): Promise<void> {

@@ -90,8 +90,14 @@ export class RecognitionJobHandler implements JobHandler {
     if (!recognizer?.sha256 || !recognizer.outputName) {
       throw new AppError("NOT_FOUND", `job ${job.id}: recognizer ${job.modelId} is gone or has no ONNX file`);
     }
-    const metamers = await store.recognition.pendingMetamers(recognizer.id, payload.metamerIds ?? []);
-    const stimuli = await store.recognition.pendingStimuli(recognizer.id, payload.stimulusIds ?? []);
+    // Absorb the recognizer's whole backlog: every finished metamer queues a one-item job per recognizer, and
+    // whichever of them runs first classifies everything pending in one batched pass, so the later ones find
+    // nothing left and finish at once (the unique (recognizer, item) rows keep a race from counting twice).
+    const backlog = await store.recognition.unrecognizedFor(recognizer.id);
+    const metamerIds = [...new Set([...(payload.metamerIds ?? []), ...backlog.metamerIds])];
+    const stimulusIds = [...new Set([...(payload.stimulusIds ?? []), ...backlog.stimulusIds])];
+    const metamers = await store.recognition.pendingMetamers(recognizer.id, metamerIds);
+    const stimuli = await store.recognition.pendingStimuli(recognizer.id, stimulusIds);
     const total = metamers.length + stimuli.length;
     const rows: NewRecognition[] = [];
     if (total > 0) {

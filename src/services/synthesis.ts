@@ -148,7 +148,7 @@ export class SynthesisService {
               fakeRelu: layer.fakeRelu,
               setId: stimulus.setId,
               nullJobId: nullJobBySet.get(`${stimulus.setId}|${layer.tensor}`) ?? null,
-              checkpointEvery: this.options.checkpointEvery ?? 100,
+              checkpointEvery: this.options.checkpointEvery ?? 500,
             };
             jobs.push({
               kind: "SYNTHESIS",

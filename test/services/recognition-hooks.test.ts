@@ -75,8 +75,10 @@ describe("recognition triggers", () => {
 
     // One RECOGNITION job per (validated metamer, compatible model): the generator and the late model.
     expect(ran.filter((r) => r.startsWith("RECOGNITION"))).toEqual(Array(2 * passed).fill("RECOGNITION:succeeded"));
-    // The generator also classified the natural stimuli of its validated metamers (the late model already had).
-    expect(await t.store.recognition.countFor(generator.id)).toEqual({ metamers: passed, stimuli: passedStimuli });
+    // The generator's first recognition job also caught up its backlog: every natural stimulus of the group (the late
+    // model had classified them at registration), which gives the natural point of its curves.
+    expect(passedStimuli).toBeGreaterThan(0);
+    expect(await t.store.recognition.countFor(generator.id)).toEqual({ metamers: passed, stimuli: 5 });
     expect(await t.store.recognition.countFor(late.id)).toEqual({ metamers: passed, stimuli: 5 });
     const cells = await t.services.metrics.crossModelMatrix(ctx, { generatorIds: [generator.id], recognizerIds: [generator.id, late.id] });
     expect(cells.map((c) => c.n)).toEqual([passed, passed]);

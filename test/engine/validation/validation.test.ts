@@ -73,6 +73,22 @@ describe("certificate", () => {
     expect(c.similarity.snr).toBeLessThan(3);
     expect(c).toMatchObject({ passedNull: false, passedLabel: false, passed: false });
   });
+  it("counts a tie at the ceiling (null max rho = 1, as with 10 logits) as passing, and only there", () => {
+    const logits = Float32Array.from([9, 1, 0.5, 0.2, 0, -0.3, -1, -2, -4, -7]);
+    const sameRanks = Float32Array.from(logits, (v, i) => v * 0.9); // same order, scaled
+    const ceilingNull = { n: 45, seed: 0, maxima: { spearman: 1, pearson: 0.9, snr: 3 }, quantiles: {} as never };
+    const tied = certify({ naturalActivations: logits, metamerActivations: sameRanks, nullStats: ceilingNull, naturalLabel: "0", metamerLabel: "0" });
+    expect(tied.similarity.spearman).toBeCloseTo(1, 12);
+    expect(tied).toMatchObject({ passedNull: true, tiedAtCeiling: ["spearman"], passed: true });
+    // One swapped pair of ranks: below the ceiling, so the strict rule applies again.
+    const swapped = Float32Array.from(sameRanks);
+    [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
+    const notTied = certify({ naturalActivations: logits, metamerActivations: swapped, nullStats: ceilingNull, naturalLabel: "0", metamerLabel: "0" });
+    expect(notTied).toMatchObject({ passedNull: false, tiedAtCeiling: [] });
+    // Below the ceiling a tie with the null maximum is not enough.
+    const atMax = { ...ceilingNull, maxima: { ...ceilingNull.maxima, spearman: tied.similarity.spearman - 1e-6 } };
+    expect(certify({ naturalActivations: logits, metamerActivations: sameRanks, nullStats: atMax, naturalLabel: "0", metamerLabel: "0" }).tiedAtCeiling).toEqual([]);
+  });
   it("argmax takes the first maximum", () => {
     expect(argmax([0.1, 0.9, 0.9, -1])).toBe(1);
   });
