@@ -38,7 +38,11 @@ function chunked(ids: string[]): string[][] {
 /** Enqueues recognition of newly finished metamers by every eligible model. Call with the transaction's store. */
 export async function enqueueRecognitionForMetamers(store: Store, metamerIds: string[]): Promise<JobRecord[]> {
   if (metamerIds.length === 0) return [];
-  const targets = await store.recognition.recognizersForMetamers(metamerIds);
+  const found = await store.recognition.recognizersForMetamers(metamerIds);
+  // A recognizer that already has a queued job needs no new one: that job absorbs its backlog when it runs, and
+  // the lock taken here keeps it unclaimed until this transaction's metamers are visible to it.
+  const targets: typeof found = [];
+  for (const t of found) if (!(await store.jobs.lockQueuedRecognition(t.recognizerId, t.groupId))) targets.push(t);
   const jobs = targets.flatMap((t) =>
     chunked(t.metamerIds).map((ids, k) => {
       // The natural stimuli ride along with the first chunk (a handful per metamer batch).

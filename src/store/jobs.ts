@@ -118,8 +118,10 @@ export class JobStore {
              AND ("status" = 'QUEUED' OR ("status" = 'RUNNING' AND "leaseExpiresAt" < now()))
              AND "attempts" < "maxAttempts"
              AND ($4::uuid IS NULL OR "id" = $4::uuid)
-           -- Null distributions first: synthesis jobs of the same request wait for them to write certificates.
-           ORDER BY "createdAt", ("kind" = 'NULL_DISTRIBUTION') DESC, "id"
+           -- Null distributions first: synthesis jobs wait for them to write certificates. Recognition last: each
+           -- recognizer's queued job absorbs its whole backlog, so running it after the syntheses classifies many
+           -- metamers in one batched pass instead of one small job per finished metamer.
+           ORDER BY CASE "kind" WHEN 'NULL_DISTRIBUTION' THEN 0 WHEN 'SYNTHESIS' THEN 1 ELSE 2 END, "createdAt", "id"
            LIMIT 1
            FOR UPDATE SKIP LOCKED)
         RETURNING ${COLUMNS}`,
@@ -251,6 +253,23 @@ export class JobStore {
       orderBy: { createdAt: "asc" },
     });
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Locks and returns the id of a QUEUED, unclaimed RECOGNITION job of this recognizer, if one exists that no other
+   * transaction holds. Held until the caller's transaction ends, so no worker can claim it (claims skip locked
+   * rows) before what the caller writes is committed and visible to that job's backlog query.
+   */
+  async lockQueuedRecognition(recognizerId: string, metamerGroupId: string): Promise<string | null> {
+    // Only for the recognizer's own group: a job's backlog covers its recognizer's group, not groups it is shared with.
+    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT j."id" FROM "Job" j JOIN "Model" r ON r."id" = j."modelId" AND r."groupId" = $2::uuid
+        WHERE j."kind" = 'RECOGNITION' AND j."modelId" = $1::uuid AND j."status" = 'QUEUED'
+          AND j."leaseOwner" IS NULL LIMIT 1 FOR UPDATE OF j SKIP LOCKED`,
+      recognizerId,
+      metamerGroupId,
+    );
+    return rows[0]?.id ?? null;
   }
 
   /** NULL_DISTRIBUTION jobs of (model, set) still QUEUED or RUNNING. */

@@ -61,40 +61,36 @@ export async function addImageSet(services: Services, ctx: RequestContext, model
 const { onnx } = onnxProto;
 /** input [1,1,4,4] -> logx = Log(input) -> logits = Flatten(logx): Log(0) = -Inf makes the loss non-finite. */
 export function logModel(): Uint8Array {
-  const vi = (name: string, dims: number[]) =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-  return onnx.ModelProto.encode({
-    irVersion: 8,
-    producerName: "metamer-hub-tests",
-    opsetImport: [{ domain: "", version: 17 }],
-    graph: {
-      name: "log",
-      input: [vi("input", [1, 1, 4, 4])],
-      output: [vi("logits", [1, 16])],
-      node: [
-        { opType: "Log", input: ["input"], output: ["logx"], name: "log" },
-        { opType: "Flatten", input: ["logx"], output: ["logits"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
-      ],
-    },
-  }).finish();
+  return flattenedModel("log", [{ opType: "Log", input: ["input"], output: ["logx"], name: "log" }], "logx");
 }
 
 /** input [1,1,4,4] -> r = Relu -> q = Sin(r) -> logits = Flatten(q): Sin has no gradient rule, so `q` cannot be targeted. */
 export function sinModel(): Uint8Array {
-  const vi = (name: string, dims: number[]) =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  return flattenedModel(
+    "round",
+    [
+      { opType: "Relu", input: ["input"], output: ["r"], name: "relu" },
+      { opType: "Sin", input: ["r"], output: ["q"], name: "sin" },
+    ],
+    "q",
+  );
+}
+
+/** A [1,1,4,4] -> [1,16] test model: `nodes` from `input`, then `logits` = Flatten(last). */
+function flattenedModel(name: string, nodes: Record<string, unknown>[], last: string): Uint8Array {
+  const vi = (tensor: string, dims: number[]) =>
+    onnx.ValueInfoProto.create({ name: tensor, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
   return onnx.ModelProto.encode({
     irVersion: 8,
     producerName: "metamer-hub-tests",
     opsetImport: [{ domain: "", version: 17 }],
     graph: {
-      name: "round",
+      name,
       input: [vi("input", [1, 1, 4, 4])],
       output: [vi("logits", [1, 16])],
       node: [
-        { opType: "Relu", input: ["input"], output: ["r"], name: "relu" },
-        { opType: "Sin", input: ["r"], output: ["q"], name: "sin" },
-        { opType: "Flatten", input: ["q"], output: ["logits"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+        ...nodes,
+        { opType: "Flatten", input: [last], output: ["logits"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
       ],
     },
   }).finish();

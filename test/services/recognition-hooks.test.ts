@@ -73,8 +73,9 @@ describe("recognition triggers", () => {
     // Matching lenet's logits for 450 steps validates (seeded, so this is deterministic).
     expect(passed).toBeGreaterThan(0);
 
-    // One RECOGNITION job per (validated metamer, compatible model): the generator and the late model.
-    expect(ran.filter((r) => r.startsWith("RECOGNITION"))).toEqual(Array(2 * passed).fill("RECOGNITION:succeeded"));
+    // One RECOGNITION job per compatible model (the generator and the late model): syntheses run before recognition,
+    // so later metamers found each recognizer's job still queued and left their work to it.
+    expect(ran.filter((r) => r.startsWith("RECOGNITION"))).toEqual(Array(2).fill("RECOGNITION:succeeded"));
     // The generator's first recognition job also caught up its backlog: every natural stimulus of the group (the late
     // model had classified them at registration), which gives the natural point of its curves.
     expect(passedStimuli).toBeGreaterThan(0);

@@ -144,25 +144,27 @@ describe("cross-model recognition jobs", () => {
   it("evaluates 1,000 metamers by 5 models in background jobs, each pair exactly once with two racing workers", async () => {
     const store = db.store;
     const ids = [...tensors.keys()];
-    // Schedule the same work twice (as a finished-metamer trigger and a retry would), so the two workers race on
-    // overlapping jobs.
+    // Schedule the same work twice, as the finished-metamer trigger and each model's backlog, so the two workers
+    // race on overlapping jobs.
     const first = await enqueueRecognitionForMetamers(store, ids);
-    const second = await enqueueRecognitionForMetamers(store, ids);
     expect(first).toHaveLength(5 * 4); // 5 recognizers x ceil(1000 / 250) chunks
-    expect(second).toHaveLength(20);
+    // While a recognizer has a queued job, a new finished-metamer trigger adds none (that job absorbs the backlog).
+    expect(await enqueueRecognitionForMetamers(store, ids.slice(0, 10))).toHaveLength(0);
+    const second = (await Promise.all(models.map((m) => enqueueRecognitionForModel(store, m.id)))).flat();
+    expect(second).toHaveLength(5 * (4 + 1)); // per model: 4 metamer chunks + 1 chunk of the 20 natural stimuli
 
     const started = performance.now();
     const [a, b] = await Promise.all([drain(worker(store, "worker-a")), drain(worker(store, "worker-b"))]);
     const elapsed = performance.now() - started;
     console.log(`recognition: 5,000 pairs in ${Math.round(elapsed)} ms (worker a ran ${a} jobs, worker b ${b})`);
-    expect(a + b).toBe(40);
+    expect(a + b).toBe(45);
     expect(a).toBeGreaterThan(0);
     expect(b).toBeGreaterThan(0);
 
     // Each recognizer also classified the 20 natural stimuli the metamers came from (the curves' natural point).
     for (const m of models) expect(await store.recognition.countFor(m.id)).toEqual({ metamers: 1000, stimuli: 20 });
     const counts = await store.jobs.countByStatus(["RECOGNITION"]);
-    expect(counts.SUCCEEDED).toBe(40);
+    expect(counts.SUCCEEDED).toBe(45);
     // Nothing left to do: a new trigger schedules no job.
     expect(await enqueueRecognitionForMetamers(store, ids)).toHaveLength(0);
   });
