@@ -4,7 +4,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import onnxProto from "onnx-proto";
 import { renderImage } from "../../src/engine/synthesis/render.js";
+import { pino } from "pino";
+import { createJobHandlers } from "../../src/dispatch/handlers.js";
 import type { RequestContext } from "../../src/services/context.js";
+import { JobQueue } from "../../src/services/jobs.js";
+import type { TestApp } from "./app.js";
 import type { Services } from "../../src/services/index.js";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..");
@@ -94,4 +98,21 @@ function flattenedModel(name: string, nodes: Record<string, unknown>[], last: st
       ],
     },
   }).finish();
+}
+
+/** The job handlers of a worker on the test app's store, run in-process: `drain()` runs jobs until none is left. */
+export function inProcessWorker(t: TestApp) {
+  const log = pino({ level: "silent" });
+  const handlers = createJobHandlers({ store: t.store, config: t.app.config, log });
+  const queue = new JobQueue(t.store, handlers.registry, log);
+  return {
+    queue,
+    /** Runs jobs one by one until none is claimable; returns "KIND:result" per job run. */
+    async drain(): Promise<string[]> {
+      const results: string[] = [];
+      for (let r = await queue.runOne(); r; r = await queue.runOne()) results.push(`${r.job.kind}:${r.result}`);
+      return results;
+    },
+    close: () => handlers.close(),
+  };
 }

@@ -1,25 +1,20 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NoDispatcher } from "../../src/dispatch/dispatcher.js";
-import { createJobHandlers } from "../../src/dispatch/handlers.js";
 import type { RequestContext } from "../../src/services/context.js";
-import { JobQueue } from "../../src/services/jobs.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { addImageSet, autodiffFixtures, fixtureFloat32, imageVariants, LENET_STAGES } from "../helpers/synthesis-fixtures.js";
+import { addImageSet, autodiffFixtures, fixtureFloat32, imageVariants, inProcessWorker, LENET_STAGES } from "../helpers/synthesis-fixtures.js";
 
 // The two triggers of issue 5, through the real services: registering a model schedules its backlog, and a
 // finished (validated) metamer is classified by every compatible model of the group.
-const silent = pino({ level: "silent" });
 const LABELS = ["a", ...Array.from({ length: 9 }, (_, i) => `class${i + 1}`)];
 
 describe("recognition triggers", () => {
   let t: TestApp;
   let ctx: RequestContext;
-  let queue: JobQueue;
-  let closeHandlers: () => Promise<void>;
+  let worker: ReturnType<typeof inProcessWorker>;
   const register = (name: string) =>
     t.services.models.register(ctx, {
       name, modality: "IMAGE", classLabels: LABELS, stageLabels: LENET_STAGES,
@@ -30,20 +25,14 @@ describe("recognition triggers", () => {
     t = await startTestApp();
     const { groupId } = await t.createGroupWithKey("recognition-hooks");
     ctx = { groupId, role: "ADMIN", apiKeyId: "test" };
-    const handlers = createJobHandlers({ store: t.store, config: t.app.config, log: silent });
-    closeHandlers = handlers.close;
-    queue = new JobQueue(t.store, handlers.registry, silent);
+    worker = inProcessWorker(t);
   });
   afterAll(async () => {
-    await closeHandlers?.();
+    await worker?.close();
     await t?.close();
   });
 
-  async function drain(): Promise<string[]> {
-    const results: string[] = [];
-    for (let r = await queue.runOne(); r; r = await queue.runOne()) results.push(`${r.job.kind}:${r.result}`);
-    return results;
-  }
+  const drain = () => worker.drain();
 
   it("classifies the group's natural stimuli with a newly registered model, and new metamers with every model", async () => {
     const generator = (await register("lenet")).model;

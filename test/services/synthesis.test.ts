@@ -1,22 +1,17 @@
 import { createHash } from "node:crypto";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NoDispatcher } from "../../src/dispatch/dispatcher.js";
-import { createJobHandlers } from "../../src/dispatch/handlers.js";
 import { renderAudio, renderImage } from "../../src/engine/synthesis/render.js";
 import { AppError } from "../../src/errors.js";
 import type { RequestContext } from "../../src/services/context.js";
-import { JobQueue } from "../../src/services/jobs.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, logModel, registerFixtureModel, sinModel } from "../helpers/synthesis-fixtures.js";
+import { addImageSet, fixtureFloat32, imageVariants, inProcessWorker, LENET_STAGES, logModel, registerFixtureModel, sinModel } from "../helpers/synthesis-fixtures.js";
 
-const silent = pino({ level: "silent" });
 let t: TestApp;
 let ctx: RequestContext;
 let service: SynthesisService;
-let queue: JobQueue;
-let closeHandlers: () => Promise<void>;
+let worker: ReturnType<typeof inProcessWorker>;
 let lenetId: string;
 let stimulusIds: string[];
 
@@ -28,20 +23,14 @@ beforeAll(async () => {
   const pngs = await imageVariants(fixtureFloat32("lenet.x_nat.f32"), [1, 1, 28, 28], 5);
   stimulusIds = (await addImageSet(t.services, ctx, lenetId, pngs)).stimuli.map((s) => s.id);
   service = new SynthesisService(t.store, t.services.models, new NoDispatcher(), { checkpointEvery: 5, nullPairs: 12, maxTotalSteps: 1000 });
-  const handlers = createJobHandlers({ store: t.store, config: t.app.config, log: silent });
-  closeHandlers = handlers.close;
-  queue = new JobQueue(t.store, handlers.registry, silent);
+  worker = inProcessWorker(t);
 });
 afterAll(async () => {
-  await closeHandlers?.();
+  await worker?.close();
   await t?.close();
 });
 
-async function drain(): Promise<string[]> {
-  const results: string[] = [];
-  for (let r = await queue.runOne(); r; r = await queue.runOne()) results.push(`${r.job.kind}:${r.result}`);
-  return results;
-}
+const drain = () => worker.drain();
 
 async function expectError(p: Promise<unknown>, code: string, message: RegExp) {
   const e = await p.then(() => null, (err: unknown) => err);
