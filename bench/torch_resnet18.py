@@ -20,11 +20,13 @@ import torch
 import torchvision
 
 
-def build(arch, classes):
+def build(arch, classes, randomize_bn=True):
+    """A torchvision classifier with seeded random weights in eval mode. randomize_bn also randomises the BatchNorm
+    statistics and affine parameters, so that folding BN into the convs is not a no-op."""
     torch.manual_seed(0)
     model = getattr(torchvision.models, arch)(weights=None, num_classes=classes)
     for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
+        if randomize_bn and isinstance(m, torch.nn.BatchNorm2d):
             with torch.no_grad():
                 m.running_mean.uniform_(-0.2, 0.2)
                 m.running_var.uniform_(0.5, 1.5)

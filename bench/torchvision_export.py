@@ -13,23 +13,13 @@ import sys
 
 import numpy as np
 import torch
-import torchvision
+
+from torch_resnet18 import build  # same folder: the script's directory is on sys.path
 
 
 def main(out_dir, arch, opset, size, modules):
     os.makedirs(out_dir, exist_ok=True)
-    torch.manual_seed(0)
-    model = getattr(torchvision.models, arch)(weights=None, num_classes=10)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d) and os.environ.get("KEEP_BN_INIT") != "1":
-            with torch.no_grad():
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model = build(arch, 10, randomize_bn=os.environ.get("KEEP_BN_INIT") != "1")
     name = f"{arch}_op{opset}"
     onnx_path = os.path.join(out_dir, f"{name}.onnx")
     torch.onnx.export(model, torch.rand(1, 3, size, size), onnx_path, opset_version=opset, input_names=["input"], output_names=["logits"])
