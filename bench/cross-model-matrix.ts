@@ -75,7 +75,7 @@ async function generate(client: pg.Client): Promise<{ groupId: string; modelIds:
 async function main(): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), "metamers-bench-matrix-"));
   await chmod(root, 0o777); // the postgres user must enter the folder when running as root (stack.md G18)
-  const server = await startEmbeddedPostgres({ dataDir: path.join(root, "data"), log: () => {} });
+  const server = await startEmbeddedPostgres({ dataDir: path.join(root, "data"), unsafeNoFsync: true });
   let store: Store | undefined;
   try {
     const admin = new pg.Client(server.config);

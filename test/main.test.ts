@@ -1,12 +1,12 @@
 // `npm start` end to end: a fresh data directory, health within 15 s, the admin key file, and a restart that keeps
 // the data. Runs the real entry point (src/main.ts) as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import os from "node:os";
+import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/store/embedded.js";
 import { createTestDatabase } from "./helpers/db.js";
+import { makeDataRoot } from "./helpers/service-process.js";
 
 const repo = path.resolve(import.meta.dirname, "..");
 let dataRoot: string;
@@ -57,7 +57,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 describe("npm start", () => {
   it("serves health on a fresh data directory, writes the admin key, and keeps the data across a restart", async () => {
-    dataRoot = await mkdtemp(path.join(os.tmpdir(), "metamers-start-"));
+    dataRoot = await makeDataRoot();
     const dataDir = path.join(dataRoot, "data");
     const port = await freePort();
 
@@ -93,7 +93,7 @@ describe("npm start", () => {
   it("uses the PostgreSQL of DATABASE_URL instead of starting one", async () => {
     const db = await createTestDatabase();
     try {
-      dataRoot ??= await mkdtemp(path.join(os.tmpdir(), "metamers-start-"));
+      dataRoot ??= await makeDataRoot();
       const dataDir = path.join(dataRoot, "external");
       const port = await freePort();
       const { user, password, host, port: pgPort, database } = db.config;

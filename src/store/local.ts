@@ -2,7 +2,8 @@
 // one from DATABASE_URL. Used by `npm start` (src/main.ts) and by CLI commands that need the database directly.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { startEmbeddedPostgres } from "./embedded.js";
@@ -38,6 +39,8 @@ export async function openLocalDatabase(options: {
   dataDir: string;
   external?: PgConfig;
   log?: (line: string) => void;
+  /** Events an operator should see (an orphaned PostgreSQL stopped after a crash). */
+  notice?: (message: string) => void;
   /** Reuse the cluster of a running server instead of starting one (CLI). Default false. */
   attach?: boolean;
   /** Apply pending migrations (default true; `npm run db:status` only looks). */
@@ -49,6 +52,7 @@ export async function openLocalDatabase(options: {
     return { config: options.external, kind: "external", applied, stop: async () => {} };
   }
   await mkdir(options.dataDir, { recursive: true });
+  await letPostgresEnter(options.dataDir);
   if (options.attach && existsSync(runtimeFile(options.dataDir))) {
     const config = JSON.parse(await readFile(runtimeFile(options.dataDir), "utf8")) as PgConfig;
     if (await reachable(config)) {
@@ -61,6 +65,7 @@ export async function openLocalDatabase(options: {
     dataDir: path.join(options.dataDir, "postgres"),
     ...credentials,
     log: options.log,
+    notice: options.notice,
   });
   try {
     await ensureDatabase(server.config, DATABASE_NAME);
@@ -80,6 +85,17 @@ export async function openLocalDatabase(options: {
     await server.stop();
     throw e;
   }
+}
+
+/**
+ * Under root PostgreSQL runs as the `postgres` user, which must pass through the data directory to reach its cluster
+ * in `postgres/`. Only the data directory itself (the hub's own tree) is opened (search, not read: the key and
+ * credential files in it stay 0600); its parents are checked, never changed, by startEmbeddedPostgres.
+ */
+async function letPostgresEnter(dataDir: string): Promise<void> {
+  if (os.userInfo().uid !== 0) return;
+  const { mode } = await stat(dataDir);
+  if ((mode & 0o001) === 0) await chmod(dataDir, mode | 0o001);
 }
 
 /** The superuser password is chosen at initdb time and kept beside the cluster (mode 0600). */
