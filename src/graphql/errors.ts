@@ -1,6 +1,6 @@
 import type { GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
-import { isAppError } from "../errors.js";
+import { isAppError, toPublicError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
 // Codes produced by graphql-js, Apollo and type-graphql themselves for bad requests; passed through as they are.
@@ -16,27 +16,20 @@ const PASS_THROUGH = new Set([
 
 /**
  * The error contract: an AppError becomes its code and message (plus its details); request errors from
- * graphql-js/type-graphql keep their codes; anything else is masked as INTERNAL_SERVER_ERROR and logged.
+ * graphql-js/type-graphql keep their codes; anything else becomes INTERNAL with a reference id (`errorId` in the
+ * extensions and the message), and its details are logged under that id (toPublicError).
  */
 export function makeFormatError(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
-    if (isAppError(original)) {
-      return {
-        message: original.message,
-        locations: formatted.locations,
-        path: formatted.path,
-        extensions: { ...original.details, code: original.code },
-      };
-    }
     const code = formatted.extensions?.code;
-    if (typeof code === "string" && PASS_THROUGH.has(code)) return formatted;
-    log.error({ err: original, path: formatted.path }, "unexpected error in GraphQL request");
+    if (!isAppError(original) && typeof code === "string" && PASS_THROUGH.has(code)) return formatted;
+    const err = toPublicError(original, log, { path: formatted.path }, "unexpected error in GraphQL request");
     return {
-      message: "internal server error",
+      message: err.message,
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code: "INTERNAL_SERVER_ERROR" },
+      extensions: { ...err.details, code: err.code },
     };
   };
 }

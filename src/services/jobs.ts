@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { isAppError } from "../errors.js";
+import { toPublicError } from "../errors.js";
 import type { JobKind } from "../generated/prisma/enums.js";
 import type { JobProgress, JobRecord } from "../store/jobs.js";
 import type { Store } from "../store/store.js";
@@ -66,7 +66,17 @@ export interface JobQueueOptions {
   heartbeatMs?: number;
   /** Unique per worker (process/thread/invocation). */
   owner?: string;
+  /**
+   * The time leases are set and compared against. Unset: the database's clock for claims and sweeps, this process's
+   * for heartbeats. Tests pass a clock they move, so a lease expires without waiting for it.
+   */
+  clock?: () => Date;
+  /** Told when a handler saved a checkpoint (the local pool forwards it to its owner, e.g. a fault test). */
+  onCheckpoint?: (event: { jobId: string; kind: JobKind; iteration: number }) => void;
 }
+
+/** The job code of a job whose dependency ended without succeeding (it fails at its claim, without running). */
+export const DEPENDENCY_FAILED = "DEPENDENCY_FAILED";
 
 /** Errors that will not go away by retrying: fail the job at once. */
 const PERMANENT_CODES = new Set(["NON_FINITE_LOSS", "BAD_USER_INPUT", "NOT_FOUND", "UNSUPPORTED_MODEL", "INVALID_STIMULUS", "INVALID_ONNX"]);
@@ -80,6 +90,8 @@ export class JobQueue {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   private lastSweep = 0;
+  private readonly clock?: () => Date;
+  private readonly onCheckpoint?: JobQueueOptions["onCheckpoint"];
 
   constructor(
     private readonly store: Store,
@@ -90,6 +102,8 @@ export class JobQueue {
     this.owner = options.owner ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3));
+    this.clock = options.clock;
+    this.onCheckpoint = options.onCheckpoint;
   }
 
   /**
@@ -97,22 +111,31 @@ export class JobQueue {
    */
   async runOne(options: { jobId?: string; deadline?: number } = {}): Promise<{ job: JobRecord; result: string } | null> {
     // Sweeping dead last attempts is housekeeping: once per lease period is enough (it is a table scan).
-    if (Date.now() - this.lastSweep > this.leaseMs) {
-      this.lastSweep = Date.now();
-      for (const id of await this.store.jobs.failExhausted()) {
+    const now = this.clock?.();
+    if ((now ?? new Date()).getTime() - this.lastSweep > this.leaseMs) {
+      this.lastSweep = (now ?? new Date()).getTime();
+      for (const id of await this.store.jobs.failExhausted(now)) {
         this.log.warn({ event: "job.failed", jobId: id, errorCode: "WORKER_LOST" }, "job failed: worker lost on last attempt");
       }
     }
-    const job = await this.store.jobs.claim({ owner: this.owner, leaseMs: this.leaseMs, kinds: this.registry.kinds(), jobId: options.jobId });
+    const job = await this.store.jobs.claim({ owner: this.owner, leaseMs: this.leaseMs, kinds: this.registry.kinds(), jobId: options.jobId, now });
     if (!job) return null;
     const handler = this.registry.get(job.kind)!;
     const log = this.log.child({ jobId: job.id, kind: job.kind, owner: this.owner });
     log.info({ event: "job.claimed", attempt: job.attempts, maxAttempts: job.maxAttempts, resume: job.hasCheckpoint }, "job claimed");
+    const unmet = await this.unmetDependency(job);
+    if (unmet) {
+      // Its input will never exist: fail now with the reason (a job never runs on a missing input, so a crash or a
+      // failure upstream can only delay or fail a result, never change it).
+      const status = await this.store.jobs.fail(job.id, this.owner, { code: DEPENDENCY_FAILED, message: unmet, retryable: false });
+      log.warn({ event: "job.failed", errorCode: DEPENDENCY_FAILED, errorMessage: unmet }, "job failed: its dependency did not succeed");
+      return { job, result: status === "FAILED" ? "failed" : "lost" };
+    }
 
     let lost = false;
     let beating = Promise.resolve();
     const beat = async (progress?: JobProgress, checkpoint?: Uint8Array) => {
-      const held = await this.store.jobs.heartbeat(job.id, this.owner, this.leaseMs, progress, checkpoint);
+      const held = await this.store.jobs.heartbeat(job.id, this.owner, this.leaseMs, progress, checkpoint, this.clock?.());
       if (!held) lost = true;
       return held;
     };
@@ -130,7 +153,10 @@ export class JobQueue {
       loadCheckpoint: () => this.store.jobs.checkpoint(job.id),
       progress: async (progress, checkpoint) => {
         if (!(await beat(progress, checkpoint))) throw new JobLostError(job.id);
-        if (checkpoint) log.debug({ event: "job.checkpoint", iteration: progress.iteration }, "checkpoint saved");
+        if (checkpoint) {
+          log.debug({ event: "job.checkpoint", iteration: progress.iteration }, "checkpoint saved");
+          this.onCheckpoint?.({ jobId: job.id, kind: job.kind, iteration: progress.iteration });
+        }
       },
       stopRequested: () => lost,
       complete: async (write, progress) => {
@@ -156,8 +182,9 @@ export class JobQueue {
         log.info({ event: status === "CANCELLED" ? "job.cancelled" : "job.lost", status }, "job stopped: no longer held");
         return { job, result: status === "CANCELLED" ? "cancelled" : "lost" };
       }
-      const code = isAppError(error) ? error.code : "INTERNAL_SERVER_ERROR";
-      const message = error instanceof Error ? error.message : String(error);
+      // The stored error is what clients read (SynthesisJob.error): an AppError's message is meant for them; anything
+      // else is stored as INTERNAL with a reference id only, and its details go to the log under that id.
+      const { code, message } = toPublicError(error, log, { event: "job.error" }, "unexpected error in job handler");
       const status = await this.store.jobs.fail(job.id, this.owner, { code, message, retryable: !PERMANENT_CODES.has(code) });
       if (status === null) {
         // The lease was lost while the handler failed: the job's current holder decides its fate.
@@ -172,6 +199,18 @@ export class JobQueue {
       await beating;
     }
   }
+
+  /** Why a claimed job cannot run (its dependency ended without succeeding), or null when it can. */
+  private async unmetDependency(job: JobRecord): Promise<string | null> {
+    if (!job.dependsOnId) return null;
+    // The claim only hands out jobs whose dependency has ended, so this is SUCCEEDED, FAILED or CANCELLED.
+    const dependency = await this.store.jobs.find(job.dependsOnId);
+    if (!dependency || dependency.status === "SUCCEEDED") return null;
+    const what = dependency.kind === "NULL_DISTRIBUTION" ? "null distribution job" : `${dependency.kind.toLowerCase()} job`;
+    const how = dependency.status === "CANCELLED" ? "was cancelled" : "failed";
+    const why = dependency.errorCode ? ` (${dependency.errorCode}: ${dependency.errorMessage ?? "no message"})` : "";
+    return `the ${what} ${dependency.id} this job needs ${how}${why}, so this job cannot run; submit it again`;
+  }
 }
 
 /** Runs a queue until stopped: claims jobs back to back and polls (or waits for wake()) when the queue is empty. */
@@ -182,7 +221,7 @@ export class JobWorker {
 
   constructor(
     private readonly queue: JobQueue,
-    private readonly options: { pollMs?: number } = {},
+    private readonly options: { pollMs?: number; onRan?: (ran: { job: JobRecord; result: string }) => void } = {},
   ) {}
 
   start(): void {
@@ -207,6 +246,7 @@ export class JobWorker {
       } catch {
         // A database hiccup: wait a poll interval and try again rather than killing the worker.
       }
+      if (ran) this.options.onRan?.(ran);
       if (ran || this.stopped) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.options.pollMs ?? 1000);

@@ -32,11 +32,11 @@ export interface TestApp {
 }
 
 export async function startTestApp(
-  options: { config?: Partial<AppConfig>; routes?: AppDeps["routes"] } = {},
+  options: { config?: Partial<AppConfig>; routes?: AppDeps["routes"]; log?: AppDeps["log"] } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ blobChunkBytes: options.config?.blobChunkBytes });
   const config = defaultConfig({ port: 0, logLevel: "silent", ...options.config });
-  const app = await createApp(config, { store: db.store, log: createLogger("silent"), routes: options.routes });
+  const app = await createApp(config, { store: db.store, log: options.log ?? createLogger("silent"), routes: options.routes });
   const url = await app.listen(0, "127.0.0.1");
   return {
     url,

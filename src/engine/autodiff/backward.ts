@@ -220,7 +220,7 @@ export function buildGradientGraph(model: OnnxModel, probe: ProbeInfo, stage: st
   }
   const shapeOf = (name: string): number[] => {
     const s = probe.shapes.get(name) ?? (name === model.inputName ? model.inputShape : model.constantValue(name)?.dims);
-    if (!s) throw new AppError("INTERNAL_SERVER_ERROR", `no static shape known for tensor '${name}'`);
+    if (!s) throw new AppError("INTERNAL", `no static shape known for tensor '${name}'`);
     return s;
   };
   const taken = new Set<string>();
