@@ -8,19 +8,39 @@ import { isAppError } from "../errors.js";
 import { ApiError, MetamersClient } from "./client.js";
 import { MODELS_USAGE, modelsCommand, STIMULI_USAGE, stimuliCommand, type Output } from "./api-commands.js";
 
-const USAGE = `metamers <command> [options]   (global: --url <server>, --key <api key>, --json)
+const USAGE = `metamers <command> [options]   (global: --url <server>, --key <api key>, --json; metamers <command> --help)
 
-server commands (GraphQL API):
+server commands (GraphQL API; server from --url, METAMERS_URL or $METAMERS_DATA_DIR/server.json):
   health
-  models add|list|layers ...       ${"(metamers models --help)"}
+  models add|list|layers ...
   stimuli create-set|add|list|sets ...
   synthesize --model ... --stages ... --set ... [--wait]   queue metamer synthesis, follow its progress
+  import feather2023 <dir> [--group <name>]   upload the paper's released data into the key's group
 
 local commands (no server):
   layers <file.onnx>               the layer catalogue the registry would build
-  grad --model ... --stage ...     one input gradient (see metamers grad --help)
-  import feather2023 <dir> --group <name>   load the paper's released data (database access)
+  grad --model ... --stage ...     one input gradient
 `;
+
+const HEALTH_USAGE = "usage: metamers health   the server's health ({ ok, database, version }); needs no key";
+
+/** The usage a command prints for --help/-h (anywhere in its arguments); the engine commands print their own. */
+async function usageOf(command: string): Promise<string | undefined> {
+  switch (command) {
+    case "health":
+      return HEALTH_USAGE;
+    case "models":
+      return MODELS_USAGE;
+    case "stimuli":
+      return STIMULI_USAGE;
+    case "synthesize":
+      return (await import("./synthesis-commands.js")).SYNTHESIZE_USAGE;
+    case "import":
+      return (await import("./study-commands.js")).IMPORT_USAGE;
+    default:
+      return undefined;
+  }
+}
 
 /** Takes --url/--key (anywhere in argv) out of the arguments. */
 function takeGlobalFlags(argv: string[]): { rest: string[]; url?: string; key?: string } {
@@ -57,6 +77,10 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
     const server = resolveServer(env, { url, key });
     return new MetamersClient(server.url, server.key);
   };
+  if (command && (args.includes("--help") || args.includes("-h"))) {
+    const usage = await usageOf(command);
+    if (usage) return void out.write(usage + "\n");
+  }
   switch (command) {
     case "health": {
       const { health } = await client().gql(`{ health { ok database version } }`);
@@ -64,14 +88,14 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
       return;
     }
     case "models":
-      if (args[0] === "--help" || !args.length) return void out.write(MODELS_USAGE + "\n");
+      if (!args.length) return void out.write(MODELS_USAGE + "\n");
       return modelsCommand(args, client(), out);
     case "stimuli":
-      if (args[0] === "--help" || !args.length) return void out.write(STIMULI_USAGE + "\n");
+      if (!args.length) return void out.write(STIMULI_USAGE + "\n");
       return stimuliCommand(args, client(), out);
     case "synthesize": {
       const { synthesizeCommand, SYNTHESIZE_USAGE } = await import("./synthesis-commands.js");
-      if (args[0] === "--help" || !args.length) return void out.write(SYNTHESIZE_USAGE + "\n");
+      if (!args.length) return void out.write(SYNTHESIZE_USAGE + "\n");
       return synthesizeCommand(args, client(), out, { tty: out === process.stdout && process.stdout.isTTY });
     }
     case "layers":
@@ -79,27 +103,14 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
     case "grad":
       return (await import("./engine-commands.js")).gradCommand(args, out);
     case "import": {
-      const { importCommand } = await import("./study-commands.js");
-      return importCommand(args, {
-        out,
-        async openStore() {
-          const { openLocalDatabase } = await import("../store/local.js");
-          const { Store } = await import("../store/store.js");
-          const db = await openLocalDatabase({ dataDir: env.dataDir, external: env.externalDatabase, attach: true });
-          const store = Store.connect(db.config, { poolSize: 2 });
-          return {
-            store,
-            async close() {
-              await store.close();
-              await db.stop();
-            },
-          };
-        },
-      });
+      const { importCommand, IMPORT_USAGE } = await import("./study-commands.js");
+      if (!args.length) return void out.write(IMPORT_USAGE + "\n");
+      return importCommand(args, client(), out);
     }
     case undefined:
     case "help":
     case "--help":
+    case "-h":
       out.write(USAGE);
       return;
     default:

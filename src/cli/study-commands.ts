@@ -1,26 +1,35 @@
-// `metamers import feather2023 <dir> --group <name>`: load the paper's released data into a group.
+// `metamers import feather2023 <dir> [--group <name>]`: load the paper's released data through the GraphQL API.
+// The files are read here and their contents sent (importFeather2023): the CLI runs on the lab's machine and the
+// server may be elsewhere, so a path would name a file on the wrong disk. The server is the one every other command
+// talks to (--url, METAMERS_URL, the data dir's server.json), never a database opened directly.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { AppError } from "../errors.js";
-import { StudyService } from "../services/studies/index.js";
-import type { Store } from "../store/store.js";
+import { FEATHER2023 } from "../services/studies/feather2023.js";
+import type { Output } from "./api-commands.js";
+import type { MetamersClient } from "./client.js";
 
-export const IMPORT_USAGE = "usage: metamers import feather2023 <dir with human_recognizability.csv and cross_model_recognition.csv> --group <group name>";
+export const IMPORT_USAGE = `usage: metamers import feather2023 <dir> [--group <name>]
+  <dir> holds ${FEATHER2023.humanFile} and ${FEATHER2023.crossFile} (the released data, e.g. shared/paper-data);
+  their contents are uploaded to the server. The import lands in the API key's group; --group names another group
+  (needs an ADMIN key). Prints one JSON line; importing twice inserts nothing the second time.`;
 
-export interface CommandOutput {
-  write(text: string): unknown;
+const IMPORT = `mutation($i: ImportFeather2023Input) {
+  importFeather2023(input: $i) {
+    groupId groupName studyId key created models humanScores humanScoresInserted crossModelResults crossModelResultsInserted elapsedMs
+  }
+}`;
+
+async function readDataFile(dir: string, name: string): Promise<string> {
+  try {
+    return await readFile(path.join(dir, name), "utf8");
+  } catch (e) {
+    throw new AppError("BAD_USER_INPUT", `expected ${name} in ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n${IMPORT_USAGE}`);
+  }
 }
 
-export interface StudyCommandDeps {
-  /** Opens the configured database (the dispatcher decides: DATABASE_URL or the embedded cluster). */
-  openStore(): Promise<{ store: Store; close(): Promise<void> }>;
-  out?: CommandOutput;
-}
-
-/**
- * Imports into the named group (created when it does not exist: the CLI is an operator's tool with direct
- * database access). Prints one JSON line with the import summary; running it twice inserts nothing the second time.
- */
-export async function importCommand(argv: string[], deps: StudyCommandDeps): Promise<void> {
+export async function importCommand(argv: string[], client: MetamersClient, out: Output): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { group: { type: "string" } }, allowPositionals: true, strict: true });
@@ -33,15 +42,14 @@ export async function importCommand(argv: string[], deps: StudyCommandDeps): Pro
   }
   if (!dir) throw new AppError("BAD_USER_INPUT", `import feather2023: expected the data folder, got nothing\n${IMPORT_USAGE}`);
   if (extra.length) throw new AppError("BAD_USER_INPUT", `import feather2023: unexpected arguments ${extra.join(" ")}\n${IMPORT_USAGE}`);
-  const groupName = parsed.values.group;
-  if (!groupName) throw new AppError("BAD_USER_INPUT", `import feather2023: --group <name> is required\n${IMPORT_USAGE}`);
+  const group = parsed.values.group;
+  if (group === "") throw new AppError("BAD_USER_INPUT", `import feather2023: --group expects a group name, got an empty string\n${IMPORT_USAGE}`);
 
-  const { store, close } = await deps.openStore();
-  try {
-    const group = (await store.groups.findGroupByName(groupName)) ?? (await store.groups.createGroup(groupName));
-    const summary = await new StudyService(store).importFeather2023From(group.id, dir);
-    (deps.out ?? process.stdout).write(`${JSON.stringify({ group: group.name, groupId: group.id, ...summary })}\n`);
-  } finally {
-    await close();
-  }
+  const [humanRecognizabilityCsv, crossModelRecognitionCsv] = await Promise.all([
+    readDataFile(dir, FEATHER2023.humanFile),
+    readDataFile(dir, FEATHER2023.crossFile),
+  ]);
+  const { importFeather2023 } = await client.gql(IMPORT, { i: { group, humanRecognizabilityCsv, crossModelRecognitionCsv } });
+  const { groupName, ...summary } = importFeather2023;
+  out.write(`${JSON.stringify({ group: groupName, ...summary })}\n`);
 }

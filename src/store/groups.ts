@@ -35,6 +35,12 @@ export class GroupStore {
     return this.db.group.findUnique({ where: { id } });
   }
 
+  /** The group created first (`local`, made by the first `npm start`): its ADMIN keys administer the whole hub. */
+  async firstGroupId(): Promise<string | null> {
+    const first = await this.db.group.findFirst({ orderBy: [{ createdAt: "asc" }, { id: "asc" }], select: { id: true } });
+    return first?.id ?? null;
+  }
+
   countGroups(): Promise<number> {
     return this.db.group.count();
   }

@@ -79,6 +79,41 @@ describe("metamers CLI", () => {
     expect(resolveServer({ dataDir: path.join(tmp, "nothing-here") }, {})).toEqual({ url: "http://127.0.0.1:4000", key: undefined });
   });
 
+  it("prints each command's usage for --help (and -h) without reaching any server", async () => {
+    // The URL named here cannot be reached (fetch refuses port 9): a command that tried would fail with UNREACHABLE.
+    const help = async (...argv: string[]) => {
+      let text = "";
+      await runCli(argv, { write: (s: string) => (text += s) }, { url: "http://127.0.0.1:9", dataDir: tmp });
+      return text;
+    };
+    const expected: Record<string, RegExp> = {
+      health: /^usage: metamers health /,
+      models: /^usage:\n  metamers models add /,
+      stimuli: /^usage:\n  metamers stimuli create-set /,
+      synthesize: /^usage:\n  metamers synthesize --model /,
+      import: /^usage: metamers import feather2023 <dir> \[--group <name>\]/,
+      layers: /^usage: metamers layers <file.onnx>/,
+      grad: /^usage: metamers grad --model /,
+    };
+    for (const [command, usage] of Object.entries(expected)) {
+      expect(await help(command, "--help"), command).toMatch(usage);
+      expect(await help(command, "-h"), command).toMatch(usage);
+    }
+    // A subcommand's --help is the command's usage, not an attempt to run it.
+    expect(await help("models", "add", "--help")).toMatch(expected.models);
+    expect(await help("import", "feather2023", "--help")).toMatch(expected.import);
+    for (const top of ["--help", "-h", "help"]) expect(await help(top)).toMatch(/^metamers <command> \[options\]/);
+  });
+
+  it("`metamers import --help` exits 0 through bin/metamers.js", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(repo, "bin/metamers.js"), "import", "--help"], {
+      cwd: tmp,
+      env: { ...process.env, METAMERS_URL: "http://127.0.0.1:9" },
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/^usage: metamers import feather2023/);
+  });
+
   it("runs as `metamers` through bin/metamers.js, reading the key from the environment", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(repo, "bin/metamers.js"), "models", "list", "--json"], {
       cwd: tmp, // from another folder: the loader must still find the project's tsconfig

@@ -2,8 +2,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Store } from "../../store/store.js";
 import type { StudySummary } from "../../store/studies.js";
-import { type Caller, requireRole } from "../context.js";
-import { FEATHER2023, type Feather2023Data, readFeather2023 } from "./feather2023.js";
+import { AppError } from "../../errors.js";
+import { type Caller, type RequestContext, requireRole } from "../context.js";
+import { FEATHER2023, type Feather2023Data, parseFeather2023, readFeather2023 } from "./feather2023.js";
 
 /** The released data shipped beside the repository (`<repo>/../shared/paper-data`). */
 export const DEFAULT_PAPER_DATA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../shared/paper-data");
@@ -21,6 +22,21 @@ export interface ImportSummary {
   elapsedMs: number;
 }
 
+/** What a client sends to importFeather2023; every field optional. */
+export interface Feather2023ImportInput {
+  /** A group by name; another group than the caller's needs ADMIN. */
+  group?: string | null;
+  /** The contents of human_recognizability.csv; together with crossModelRecognitionCsv or not at all. */
+  humanRecognizabilityCsv?: string | null;
+  /** The contents of cross_model_recognition.csv. */
+  crossModelRecognitionCsv?: string | null;
+}
+
+export interface GroupImportSummary extends ImportSummary {
+  groupId: string;
+  groupName: string;
+}
+
 /** Published studies imported as external data. */
 export class StudyService {
   constructor(
@@ -28,13 +44,49 @@ export class StudyService {
     private readonly paperDataDir: string = DEFAULT_PAPER_DATA_DIR,
   ) {}
 
-  /** GraphQL entry: imports the copy of the paper's data the server ships with (no client-chosen paths). */
-  importFeather2023(caller: Caller): Promise<ImportSummary> {
+  /**
+   * GraphQL entry (also what `metamers import feather2023` calls). The data is the two files' contents as sent by the
+   * client (the CLI runs on the lab's machine, the server may be remote: no server-side paths), or, when neither is
+   * sent, the copy the server ships with. It lands in the caller's group; naming another group needs an ADMIN key of
+   * the hub's first group.
+   */
+  async importFeather2023(caller: Caller, input: Feather2023ImportInput = {}): Promise<GroupImportSummary> {
     const ctx = requireRole(caller, "MEMBER");
-    return this.importFeather2023From(ctx.groupId, this.paperDataDir);
+    const group = await this.targetGroup(ctx, input.group ?? null);
+    const human = input.humanRecognizabilityCsv ?? null;
+    const cross = input.crossModelRecognitionCsv ?? null;
+    if ((human === null) !== (cross === null)) {
+      throw new AppError(
+        "BAD_USER_INPUT",
+        `humanRecognizabilityCsv and crossModelRecognitionCsv: expected both files' contents or neither (then the server's copy is used), got only ${human === null ? "crossModelRecognitionCsv" : "humanRecognizabilityCsv"}`,
+      );
+    }
+    const summary =
+      human === null
+        ? await this.importFeather2023From(group.id, this.paperDataDir)
+        : await this.importFeather2023Data(group.id, parseFeather2023(human, cross!));
+    return { ...summary, groupId: group.id, groupName: group.name };
   }
 
-  /** CLI entry (`metamers import feather2023 <dir>`): trusted caller, explicit group and folder. */
+  /** The caller's own group, or (hub ADMIN only) the one named; FORBIDDEN is decided before existence is revealed. */
+  private async targetGroup(ctx: RequestContext, name: string | null): Promise<{ id: string; name: string }> {
+    const own = await this.store.groups.findGroup(ctx.groupId);
+    if (!own) throw new AppError("UNAUTHENTICATED", "the API key's group no longer exists");
+    if (name === null || name === own.name) return own;
+    requireRole(ctx, "ADMIN");
+    // Writing into another lab's group is the hub operator's act, not any group's ADMIN's.
+    if (ctx.groupId !== (await this.store.groups.firstGroupId())) {
+      throw new AppError(
+        "FORBIDDEN",
+        "group: importing into another group needs an ADMIN key of the hub's first group (the one its first start created); this key's group may import only into itself",
+      );
+    }
+    const named = await this.store.groups.findGroupByName(name);
+    if (!named) throw new AppError("NOT_FOUND", `group: expected the name of an existing group, got '${name}'`);
+    return named;
+  }
+
+  /** Imports the two files in `dir` into a group (the server's own copy; tests). The caller is trusted. */
   async importFeather2023From(groupId: string, dir: string): Promise<ImportSummary> {
     const data = await readFeather2023(dir);
     return this.importFeather2023Data(groupId, data);
