@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import type { onnx as O } from "onnx-proto";
 import { AppError } from "../../errors.js";
 import { attrTensor } from "./attributes.js";
+import { assertSelfContained } from "./external-data.js";
 import { DataType, dataTypeName, onnx, toNumber } from "./proto.js";
 import { decodeTensor, type TensorValue } from "./tensor.js";
 
@@ -213,7 +214,7 @@ function topologicalOrder(graph: O.IGraphProto, available: Set<string>): NodeVie
 
 /**
  * Decodes ONNX bytes. INVALID_ONNX for bytes that are not an ONNX model; UNSUPPORTED_MODEL for a valid model the
- * service cannot use (not exactly one float32 input with a static shape).
+ * service cannot use (not exactly one float32 input with a static shape, or tensors kept as external data).
  */
 export function decodeOnnxModel(bytes: Uint8Array): OnnxModel {
   let proto: O.ModelProto;
@@ -233,6 +234,8 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModel {
         `ir_version=${toNumber(proto.irVersion)}, ${proto.opsetImport?.length ?? 0} opset imports, ${graph?.node?.length ?? 0} nodes`,
     );
   }
+  // Before anything else reads the tensors, and long before onnxruntime sees the file (issue 10 item 1).
+  assertSelfContained(proto);
   return new OnnxModel(proto, bytes);
 }
 
