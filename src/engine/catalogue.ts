@@ -2,6 +2,7 @@
 // static shape (from one probe run), producer op, topological position and whether an input gradient exists.
 import { checkDifferentiable, ruleLimitations, activeTensors, type UnsupportedOp } from "./autodiff/backward.js";
 import { decodeOnnxModel, type ModelSummary } from "./onnx/model.js";
+import { checkStaticMemory } from "./onnx/static-shapes.js";
 import { probeModel } from "./runtime/probe.js";
 
 export interface LayerInfo {
@@ -16,8 +17,18 @@ export interface LayerInfo {
   unsupportedOps: UnsupportedOp[];
 }
 
-export async function inspectModel(bytes: Uint8Array): Promise<{ summary: ModelSummary; layers: LayerInfo[] }> {
+export interface InspectOptions {
+  /** refuse (UNSUPPORTED_MODEL) before running when statically known tensors exceed this many bytes */
+  staticBudgetBytes?: number;
+}
+
+/**
+ * Runs the model once in this process: call it directly only for trusted files (the CLI on a lab's own model);
+ * the registry goes through ModelInspector (runtime/isolated.ts), which runs this in a limited child process.
+ */
+export async function inspectModel(bytes: Uint8Array, options: InspectOptions = {}): Promise<{ summary: ModelSummary; layers: LayerInfo[] }> {
   const model = decodeOnnxModel(bytes);
+  if (options.staticBudgetBytes !== undefined) checkStaticMemory(model, options.staticBudgetBytes);
   const probe = await probeModel(model);
   const active = activeTensors(model, probe.dataTypes);
   const limitations = ruleLimitations(model, probe);

@@ -38,6 +38,11 @@
  *
  * Lower level (tests, CLI, benchmarks): buildGradientGraph(model, probe, stage, options) -> ONNX bytes,
  * probeModel(model) -> static shapes/types, RULES (the VJP tables), NO_GRADIENT_OPS.
+ *
+ * Untrusted files (the registry): new ModelInspector({ timeoutMs, memoryBytes, staticBudgetBytes }).inspect(bytes)
+ *   runs inspectModel in a child process with a wall-clock and an address-space limit (UNSUPPORTED_MODEL past them,
+ *   the child killed). decodeOnnxModel refuses external data anywhere in the file (UNSUPPORTED_MODEL);
+ *   checkStaticMemory(model, budget) refuses models whose statically known tensors exceed the budget.
  */
 export { decodeOnnxModel, encodeModel, OnnxModel, type ModelSummary, type NodeView } from "./onnx/model.js";
 export { inspectModel, type LayerInfo } from "./catalogue.js";
@@ -54,4 +59,8 @@ export {
 } from "./autodiff/backward.js";
 export { RULES, NO_GRADIENT_OPS } from "./autodiff/rules.js";
 export { probeModel } from "./runtime/probe.js";
+export { ModelInspector, type InspectorLimits, type Inspection } from "./runtime/isolated.js";
+export { assertSelfContained } from "./onnx/external-data.js";
+export { checkStaticMemory, estimateStaticTensors, type StaticEstimate } from "./onnx/static-shapes.js";
+export { publicOrtMessage } from "./runtime/ort-errors.js";
 export { ForwardSession, GradientSession, type GradientOptions, type GradientResult } from "./runtime/sessions.js";

@@ -1,6 +1,7 @@
 // The only import of onnxruntime-node in the project. Session settings follow docs/autodiff.md: level "all" (NCHWc
 // layout transform), sequential execution, one inter-op thread.
 import * as ortModule from "onnxruntime-node";
+import { publicOrtError } from "./ort-errors.js";
 
 export const ort = ortModule;
 export type OrtSession = ortModule.InferenceSession;
@@ -17,15 +18,36 @@ export function useExecutionProviders(providers: string[] | undefined): void {
   executionProviders = providers?.length ? [...providers] : undefined;
 }
 
+/**
+ * Always from memory: `bytes` are the engine's own encoding of a checked ModelProto (no external data, no fields the
+ * check did not see), never a path, so onnxruntime has no model directory to resolve files against.
+ */
 export async function createSession(bytes: Uint8Array, threads: number): Promise<OrtSession> {
-  return ort.InferenceSession.create(bytes, {
-    ...(executionProviders ? { executionProviders } : {}),
-    graphOptimizationLevel: "all",
-    executionMode: "sequential",
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    logSeverityLevel: 3,
-  });
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      ...(executionProviders ? { executionProviders } : {}),
+      graphOptimizationLevel: "all",
+      executionMode: "sequential",
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    throw publicOrtError(e);
+  }
+}
+
+/** session.run with onnxruntime's message stripped of absolute paths. */
+export async function runSession(
+  session: OrtSession,
+  feeds: Record<string, OrtTensor>,
+  fetches?: Record<string, OrtTensor | null>,
+): Promise<Record<string, OrtTensor>> {
+  try {
+    return (await (fetches ? session.run(feeds, fetches) : session.run(feeds))) as Record<string, OrtTensor>;
+  } catch (e) {
+    throw publicOrtError(e);
+  }
 }
 
 export function floatTensor(data: Float32Array, dims: readonly number[]): OrtTensor {

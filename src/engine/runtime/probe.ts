@@ -6,6 +6,7 @@ import type { OnnxModel } from "../onnx/model.js";
 import { DataType, onnx } from "../onnx/proto.js";
 import { elementCount, type TensorValue } from "../onnx/tensor.js";
 import { createSession } from "./ort.js";
+import { publicOrtMessage } from "./ort-errors.js";
 
 const ORT_TYPES: Record<string, number> = {
   float32: DataType.FLOAT,
@@ -52,13 +53,13 @@ async function runProbe(model: OnnxModel): Promise<ProbeInfo> {
     session = await createSession(onnx.ModelProto.encode(proto).finish(), 1);
   } catch (e) {
     // Custom-domain ops, unsupported opsets, inconsistent shapes: the model cannot run here at all.
-    throw new AppError("UNSUPPORTED_MODEL", `onnxruntime cannot load the model: ${(e as Error).message.split("\n")[0]}`);
+    throw new AppError("UNSUPPORTED_MODEL", `onnxruntime cannot load the model: ${publicOrtMessage(e)}`);
   }
   try {
     const x = new Float32Array(elementCount(model.inputShape));
     const { ort } = await import("./ort.js");
     const result = await session.run({ [model.inputName]: new ort.Tensor("float32", x, model.inputShape) }).catch((e: Error) => {
-      throw new AppError("UNSUPPORTED_MODEL", `onnxruntime cannot run the model on a zero input of shape [${model.inputShape.join(", ")}]: ${e.message.split("\n")[0]}`);
+      throw new AppError("UNSUPPORTED_MODEL", `onnxruntime cannot run the model on a zero input of shape [${model.inputShape.join(", ")}]: ${publicOrtMessage(e)}`);
     });
     const info: ProbeInfo = { shapes: new Map([[model.inputName, model.inputShape]]), dataTypes: new Map([[model.inputName, DataType.FLOAT]]), values: new Map() };
     for (const name of names) {

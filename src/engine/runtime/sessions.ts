@@ -7,7 +7,7 @@ import { buildGradientGraph, GRADIENT_IO, type GradientGraph, type LossKind } fr
 import { decodeOnnxModel } from "../onnx/model.js";
 import { onnx } from "../onnx/proto.js";
 import { elementCount } from "../onnx/tensor.js";
-import { createSession, floatTensor, type OrtSession, type OrtTensor } from "./ort.js";
+import { createSession, floatTensor, runSession, type OrtSession, type OrtTensor } from "./ort.js";
 import { probeModel } from "./probe.js";
 
 export interface GradientOptions {
@@ -132,8 +132,8 @@ export class GradientSession {
       const fetches: Record<string, OrtTensor | null> = { [GRADIENT_IO.loss]: null, [GRADIENT_IO.grad]: floatTensor(into.grad, this.inputShape) };
       if (this.options.outputActivations) fetches[GRADIENT_IO.activations] = null;
       if (this.options.outputLogits) fetches[GRADIENT_IO.logits] = null;
-      out = (await this.shared.session.run(feeds, fetches)) as Record<string, OrtTensor>;
-    } else out = (await this.shared.session.run(feeds)) as Record<string, OrtTensor>;
+      out = await runSession(this.shared.session, feeds, fetches);
+    } else out = await runSession(this.shared.session, feeds);
     const read = (name: string): Float32Array | undefined => (out[name] ? (out[name].data as Float32Array) : undefined);
     return {
       loss: read(GRADIENT_IO.loss)![0],
@@ -164,7 +164,9 @@ export class ForwardSession {
   /** `outputs`: tensor names to return (default: the model's graph outputs). */
   static async create(modelBytes: Uint8Array, outputs?: string[], options: { threads?: number } = {}): Promise<ForwardSession> {
     const model = decodeOnnxModel(modelBytes);
-    let bytes = modelBytes;
+    // onnxruntime gets the checked proto re-encoded, never the caller's bytes: fields this onnx-proto version does
+    // not know (and so could not check for external data) are dropped on decode.
+    let bytes = onnx.ModelProto.encode(model.proto).finish();
     const names = outputs ?? model.outputNames;
     if (outputs) {
       const unknown = outputs.filter((o) => !model.producer.has(o) && o !== model.inputName);
@@ -194,7 +196,7 @@ export class ForwardSession {
     const parts: Record<string, Float32Array[]> = Object.fromEntries(this.outputNames.map((o) => [o, []]));
     for (let k = 0; k < chunks; k++) {
       const slice = chunks === 1 ? x : x.subarray(k * n, (k + 1) * n);
-      const out = await this.session.run({ [this.inputName]: floatTensor(slice, this.inputShape) });
+      const out = await runSession(this.session, { [this.inputName]: floatTensor(slice, this.inputShape) });
       for (const o of this.outputNames) {
         const d = out[o].data;
         // float outputs are fresh ORT buffers already; integer ones (e.g. int64) are converted
