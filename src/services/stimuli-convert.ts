@@ -32,6 +32,87 @@ export function checkStimulusFile(bytes: Uint8Array, modality: "IMAGE" | "AUDIO"
   return kind!;
 }
 
+/**
+ * What one stimulus may cost (issue 10 item 7: a 747 KB PNG held 6.6 GB, an 8 KB WAV claiming 1 Hz blocked the event
+ * loop for 50.8 s). Checked from headers, before anything is decoded or resampled.
+ */
+export interface StimulusLimits {
+  /** decoded pixels (width x height) of an image */
+  maxPixels: number;
+  /** elements of a tensor made from a file (C x H x W, or samples), and samples decoded from a WAV */
+  maxElements: number;
+  /** accepted sample rates (Hz) of WAV files and targets; they also bound the resampling ratio */
+  minSampleRate: number;
+  maxSampleRate: number;
+}
+
+export interface WavInfo {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  /** samples per channel, from the data chunk's size */
+  frames: number;
+}
+
+/**
+ * The format and length of a WAV file from its RIFF chunks, without decoding samples. INVALID_STIMULUS for a broken
+ * header and for a rate or a length outside `limits`.
+ */
+export function readWavInfo(bytes: Uint8Array, where: string, limits: StimulusLimits): WavInfo {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = (at: number) => String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
+  let fmt: Omit<WavInfo, "frames"> | null = null;
+  let dataBytes: number | null = null;
+  for (let at = 12; at + 8 <= bytes.byteLength; ) {
+    const id = tag(at);
+    const size = view.getUint32(at + 4, true);
+    if (id === "fmt " && at + 24 <= bytes.byteLength) {
+      fmt = { channels: view.getUint16(at + 10, true), sampleRate: view.getUint32(at + 12, true), bitsPerSample: view.getUint16(at + 22, true) };
+    } else if (id === "data") {
+      dataBytes = Math.min(size, bytes.byteLength - at - 8);
+      break;
+    }
+    at += 8 + size + (size % 2);
+  }
+  if (!fmt || dataBytes === null || !(fmt.channels > 0) || !(fmt.bitsPerSample > 0)) {
+    throw new AppError("INVALID_STIMULUS", `${where}: the WAV file could not be decoded (expected a 'fmt ' chunk followed by a 'data' chunk)`);
+  }
+  checkSampleRate(fmt.sampleRate, `${where}: the WAV header's sample rate`, limits);
+  const frames = Math.floor(dataBytes / (fmt.channels * Math.ceil(fmt.bitsPerSample / 8)));
+  if (frames * fmt.channels > limits.maxElements) {
+    throw new AppError(
+      "INVALID_STIMULUS",
+      `${where}: the WAV file holds ${frames} samples x ${fmt.channels} channels; at most ${limits.maxElements} samples are decoded ` +
+        `(METAMERS_MAX_STIMULUS_ELEMENTS)`,
+      { limit: limits.maxElements, samples: frames * fmt.channels },
+    );
+  }
+  return { ...fmt, frames };
+}
+
+export function checkSampleRate(rate: number, what: string, limits: StimulusLimits): void {
+  if (!(rate >= limits.minSampleRate && rate <= limits.maxSampleRate)) {
+    throw new AppError(
+      "INVALID_STIMULUS",
+      `${what} is ${rate} Hz; expected ${limits.minSampleRate} to ${limits.maxSampleRate} Hz (METAMERS_MIN_SAMPLE_RATE, METAMERS_MAX_SAMPLE_RATE)`,
+      { sampleRate: rate, min: limits.minSampleRate, max: limits.maxSampleRate },
+    );
+  }
+}
+
+/** INVALID_STIMULUS when a tensor of `shape` would exceed the element limit. */
+export function checkTensorSize(shape: readonly number[], where: string, limits: StimulusLimits): void {
+  const n = shape.reduce((p, d) => p * d, 1);
+  if (n > limits.maxElements) {
+    throw new AppError(
+      "INVALID_STIMULUS",
+      `${where}: the tensor would have shape [${shape.join(",")}] = ${n} values; at most ${limits.maxElements} are made from one file ` +
+        `(METAMERS_MAX_STIMULUS_ELEMENTS)`,
+      { limit: limits.maxElements, elements: n },
+    );
+  }
+}
+
 export interface TensorSpec {
   /** Model input shape, e.g. [1,3,64,64] (images) or [1,1,8000] (audio). */
   shape: number[];
@@ -44,7 +125,7 @@ export interface TensorSpec {
 }
 
 /** Image -> float32 NCHW for `spec.shape` ([1,C,H,W] or [C,H,W], C in 1/3/4): centre crop to the aspect, downscale. */
-export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: string): Promise<Float32Array> {
+export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: string, limits: StimulusLimits): Promise<Float32Array> {
   const dims = spec.shape;
   const [c, h, w] = dims.length === 4 && dims[0] === 1 ? dims.slice(1) : dims.length === 3 ? dims : [NaN, NaN, NaN];
   if (![1, 3, 4].includes(c) || !(h > 0) || !(w > 0)) {
@@ -54,12 +135,8 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
         `the target shape is [${dims.join(",")}]`,
     );
   }
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes).metadata();
-  } catch (e) {
-    throw new AppError("INVALID_STIMULUS", `${where}: the image could not be decoded (${(e as Error).message})`);
-  }
+  checkTensorSize(dims, where, limits);
+  const meta = await imageMetadata(bytes, where, limits);
   const iw = meta.width ?? 0;
   const ih = meta.height ?? 0;
   // Upscaling would invent detail the metamer would then be asked to match; refuse it rather than hide it.
@@ -71,7 +148,8 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
       { imageWidth: iw, imageHeight: ih, inputWidth: w, inputHeight: h },
     );
   }
-  let pipeline = sharp(bytes).rotate().resize(w, h, { fit: "cover", position: "centre", kernel: "lanczos3" });
+  // libvips decodes in sharp's own threads, off the event loop; limitInputPixels repeats the header check there.
+  let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels }).rotate().resize(w, h, { fit: "cover", position: "centre", kernel: "lanczos3" });
   pipeline = c === 1 ? pipeline.greyscale() : c === 3 ? pipeline.removeAlpha().toColourspace("srgb") : pipeline.ensureAlpha();
   let raw: { data: Buffer; info: OutputInfo };
   try {
@@ -96,13 +174,39 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
   return out;
 }
 
+/**
+ * The image's header (sharp reads it without decoding pixels); INVALID_STIMULUS when it cannot be read or declares
+ * more than `limits.maxPixels` pixels.
+ */
+export async function imageMetadata(bytes: Uint8Array, where: string, limits: StimulusLimits): Promise<Metadata> {
+  let meta: Metadata;
+  try {
+    // metadata() reads the header only; sharp's own pixel limit is lifted here so that the check below, with its
+    // clearer message, is the one that speaks.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new AppError("INVALID_STIMULUS", `${where}: the image could not be decoded (${(e as Error).message})`);
+  }
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels > limits.maxPixels) {
+    throw new AppError(
+      "INVALID_STIMULUS",
+      `${where}: the image is ${meta.width}x${meta.height} = ${pixels} pixels; at most ${limits.maxPixels} pixels are decoded ` +
+        `(METAMERS_MAX_STIMULUS_PIXELS)`,
+      { limit: limits.maxPixels, pixels },
+    );
+  }
+  return meta;
+}
+
 export interface DecodedAudio {
   sampleRate: number;
   /** mono samples in [-1, 1] */
   samples: Float64Array;
 }
 
-export function decodeWav(bytes: Uint8Array, where: string): DecodedAudio {
+export function decodeWav(bytes: Uint8Array, where: string, limits: StimulusLimits): DecodedAudio {
+  readWavInfo(bytes, where, limits); // rate and length from the header before any sample is decoded
   try {
     const wav = new wavefile.WaveFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     // read the format first: toBitDepth rebuilds the fmt chunk object
@@ -150,7 +254,7 @@ export function resample(x: Float64Array, from: number, to: number): Float64Arra
 }
 
 /** WAV -> float32 for `spec.shape` ([N], [1,N] or [1,1,N]): mono, resampled, mean removed, optionally RMS-scaled. */
-export function audioToTensor(bytes: Uint8Array, spec: TensorSpec, where: string): Float32Array {
+export function audioToTensor(bytes: Uint8Array, spec: TensorSpec, where: string, limits: StimulusLimits): Float32Array {
   const dims = spec.shape;
   const length = dims.at(-1)!;
   if (!(length > 0) || dims.slice(0, -1).some((d) => d !== 1)) {
@@ -163,7 +267,21 @@ export function audioToTensor(bytes: Uint8Array, spec: TensorSpec, where: string
   if (!rate || !(rate > 0)) {
     throw new AppError("BAD_USER_INPUT", `${where}: converting audio needs the model's sample rate; none is declared`);
   }
-  const decoded = decodeWav(bytes, where);
+  checkTensorSize(dims, where, limits);
+  checkSampleRate(rate, `${where}: the target sample rate`, limits);
+  // Resampling costs O(output x 32 x max(1, from/to)): both rates are bounded above, so the ratio is too; the output
+  // is bounded here from the header, before any work.
+  const info = readWavInfo(bytes, where, limits);
+  const resampled = Math.floor((info.frames * rate) / info.sampleRate);
+  if (resampled > limits.maxElements) {
+    throw new AppError(
+      "INVALID_STIMULUS",
+      `${where}: ${info.frames} samples at ${info.sampleRate} Hz resampled to ${rate} Hz would be ${resampled} samples; at most ` +
+        `${limits.maxElements} are made from one file (METAMERS_MAX_STIMULUS_ELEMENTS)`,
+      { limit: limits.maxElements, samples: resampled },
+    );
+  }
+  const decoded = decodeWav(bytes, where, limits);
   let x = resample(decoded.samples, decoded.sampleRate, rate);
   if (x.length < length) {
     throw new AppError(

@@ -1,0 +1,27 @@
+// Worker-thread entry for audio conversion (issue 10 item 7): WAV decoding and windowed-sinc resampling are
+// synchronous loops that took the event loop for 50 s on a hostile header; here they block only this thread.
+import { parentPort } from "node:worker_threads";
+import { AppError } from "../errors.js";
+import { audioToTensor, type StimulusLimits, type TensorSpec } from "./stimuli-convert.js";
+
+export interface AudioJob {
+  id: number;
+  bytes: Uint8Array;
+  spec: TensorSpec;
+  where: string;
+  limits: StimulusLimits;
+}
+export type AudioReply =
+  | { id: number; ok: true; tensor: Float32Array }
+  | { id: number; ok: false; code?: string; message: string; details?: Record<string, unknown> };
+
+parentPort!.on("message", (job: AudioJob) => {
+  let reply: AudioReply;
+  try {
+    reply = { id: job.id, ok: true, tensor: audioToTensor(job.bytes, job.spec, job.where, job.limits) };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    reply = e instanceof AppError ? { id: job.id, ok: false, code: e.code, message, details: e.details } : { id: job.id, ok: false, message };
+  }
+  parentPort!.postMessage(reply, reply.ok ? [reply.tensor.buffer as ArrayBuffer] : []);
+});
