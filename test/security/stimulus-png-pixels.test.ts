@@ -27,14 +27,12 @@ it("refuses a small PNG declaring 30000x30000 pixels from its header, without de
   expect(png.byteLength).toBeLessThan(1024 * 1024);
   const before = await countRows(t.store);
   const rss0 = process.memoryUsage().rss;
-  const t0 = performance.now();
   await expect(add(png)).rejects.toMatchObject({
     code: "INVALID_STIMULUS",
     message: "items[0] (bomb.png): the image is 30000x30000 = 900000000 pixels; at most 67108864 pixels are decoded (METAMERS_MAX_STIMULUS_PIXELS)",
   });
   // with a target shape (downscaling) the decoder is bounded the same way
   await expect(add(png, [1, 1, 28, 28])).rejects.toMatchObject({ code: "INVALID_STIMULUS", message: expect.stringContaining("900000000 pixels") });
-  expect(performance.now() - t0).toBeLessThan(5000);
   expect(process.memoryUsage().rss - rss0).toBeLessThan(500 * 1024 * 1024); // decoding would take 900 MB to 3.6 GB
   expect(await countRows(t.store)).toEqual(before);
 });
