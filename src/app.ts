@@ -3,9 +3,10 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import type { GraphQLSchema } from "graphql";
-import type { AppConfig } from "./config.js";
+import { defaultConfig, type ApiLimits, type AppConfig } from "./config.js";
 import type { GraphQLContext } from "./graphql/context.js";
 import { makeFormatError } from "./graphql/errors.js";
+import { queryLimitsPlugin, queryValidationRules } from "./graphql/limits-plugin.js";
 import { buildAppSchema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createHttpServer, type Route } from "./server/http.js";
@@ -41,13 +42,20 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The Apollo server with the API's error contract (not started; the HTTP server and Lambda integration start it). */
-export function createApolloServer(schema: GraphQLSchema, log: Logger): ApolloServer<GraphQLContext> {
+/**
+ * The Apollo server with the API's error contract and query limits (not started; the HTTP server and Lambda
+ * integration start it). Introspection is allowed here and refused per request to callers without a key
+ * (queryLimitsPlugin), since Apollo's own switch is global.
+ */
+export function createApolloServer(schema: GraphQLSchema, log: Logger, limits: ApiLimits = defaultConfig().api): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
     formatError: makeFormatError(log),
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    parseOptions: { maxTokens: limits.maxQueryTokens },
+    validationRules: queryValidationRules(limits),
+    plugins: [queryLimitsPlugin(schema, limits)],
   });
 }
 
@@ -56,11 +64,11 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
   const log = deps.log ?? createLogger(config.logLevel);
   if (!deps.store && !deps.database) throw new Error("createApp: pass either `database` or `store`");
   const ownsStore = !deps.store;
-  const store = deps.store ?? Store.connect(deps.database!);
+  const store = deps.store ?? Store.connect(deps.database!, { blobChunkBytes: config.blobChunkBytes });
   let url = config.publicUrl ?? "";
   const services = createServices({ store, config, log, baseUrl: () => url });
   const schema = await buildAppSchema();
-  const apollo = createApolloServer(schema, log);
+  const apollo = createApolloServer(schema, log, config.api);
   await apollo.start();
   const contextFor = async (authorization: string | undefined, requestId: string): Promise<GraphQLContext> => ({
     caller: await services.auth.authenticate(authorization),
@@ -99,6 +107,7 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
     },
     async close() {
       for (const fn of closers.reverse()) await fn();
+      await services.statsPool.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
