@@ -1,19 +1,14 @@
 import { AppError } from "../../errors.js";
-import { bootstrap, bootstrapMean, DEFAULT_BOOTSTRAP, percentileSummary } from "../../engine/stats/bootstrap.js";
-import { SeededRandom } from "../../engine/random.js";
-import { kendallTau, pearson, spearman } from "../../engine/stats/correlation.js";
+import { DEFAULT_BOOTSTRAP } from "../../engine/stats/bootstrap.js";
 import { mean, sem } from "../../engine/stats/descriptive.js";
-import {
-  DEFAULT_PERMUTATIONS,
-  permutationMixed,
-  permutationRepeatedMeasures,
-  type PermutationEffect,
-} from "../../engine/stats/permutation.js";
+import { DEFAULT_PERMUTATIONS, type PermutationEffect } from "../../engine/stats/permutation.js";
 import type { Modality } from "../../generated/prisma/enums.js";
 import type { ModelRecord } from "../../store/models.js";
-import type { RecognizerFlags, StagePoint } from "../../store/metrics.js";
+import type { StagePoint } from "../../store/metrics.js";
 import type { Store } from "../../store/store.js";
 import { type Caller, type RequestContext, requireRole } from "../context.js";
+import { checkCount } from "../limits.js";
+import { inlineStatsRunner, type StatsRunner } from "../stats-pool.js";
 import { type ExportTable, exportTable } from "./export.js";
 
 /**
@@ -25,7 +20,8 @@ import { type ExportTable, exportTable } from "./export.js";
  * - OTHER_MODELS: the unweighted mean over every recognizer other than the generator of its accuracy; n is the
  *   number of recognizers; the bootstrap resamples metamers (jointly across recognizers when they saw the same
  *   metamers, which is the case for the released data and for computed recognitions).
- * Aggregates come from SQL (MetricsStore); resampling and rank statistics run here on the few rows returned.
+ * Aggregates come from SQL (MetricsStore); resampling and permutation tests run on the rows returned, in the
+ * statistics threads (`stats`: the app's StatsPool), so that a long one never holds the event loop.
  */
 
 export type Observer = "HUMAN" | "GENERATOR" | "OTHER_MODELS" | "MODEL";
@@ -122,7 +118,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isNatural = (stage: string) => stage.startsWith("natural");
 
 export class MetricsService {
-  constructor(private readonly store: Store) {}
+  /** `stats`: the app passes its StatsPool; scripts and tests may leave it out to compute on the calling thread. */
+  constructor(
+    private readonly store: Store,
+    private readonly stats: StatsRunner = inlineStatsRunner,
+  ) {}
 
   /** A bulk table for GET /export/<name>.csv (schemas in EXPORT_TABLES). */
   exportTable(caller: Caller, name: string, params: URLSearchParams): Promise<ExportTable> {
@@ -150,16 +150,15 @@ export class MetricsService {
     args: { modelId: string; stage: string; observer: Observer; recognizerId?: string | null } & BootstrapArgs,
   ): Promise<Recognizability> {
     const ctx = requireRole(caller, "READER");
+    const { seed, resamples } = checkBootstrapArgs(args);
     const model = await this.visibleModel(ctx, args.modelId, "modelId");
     const stage = await this.resolveStage(model, args.stage);
-    const seed = args.seed ?? DEFAULT_BOOTSTRAP.seed;
-    const resamples = args.resamples ?? DEFAULT_BOOTSTRAP.resamples;
     const base = { modelId: model.id, stage, observer: args.observer, bootstrap: { seed, resamples } };
 
     if (args.observer === "HUMAN") {
       const values = await this.store.metrics.participantValues(model.id, stage, "HUMAN");
       if (values.length === 0) return { ...base, mean: null, sem: null, ci95: null, n: 0, metamers: null };
-      const ci = bootstrapMean(values, { seed, resamples });
+      const ci = await this.stats.run("bootstrapMean", { values: Float64Array.from(values), seed, resamples });
       return { ...base, mean: mean(values), sem: values.length > 1 ? sem(values) : null, ci95: { low: ci.low, high: ci.high }, n: values.length, metamers: null };
     }
 
@@ -174,7 +173,7 @@ export class MetricsService {
       recognizers = recognizers.filter((r) => r.recognizerId !== model.id && r.flags.length > 0);
     }
     if (recognizers.length === 0) return { ...base, mean: null, sem: null, ci95: null, n: 0, metamers: null };
-    const result = bootstrapRecognizers(recognizers, { seed, resamples });
+    const result = await this.stats.run("bootstrapRecognizers", { flags: recognizers.map((r) => r.flags), seed, resamples });
     const single = args.observer !== "OTHER_MODELS";
     return {
       ...base,
@@ -246,8 +245,7 @@ export class MetricsService {
   ): Promise<Idiosyncrasy> {
     const ctx = requireRole(caller, "READER");
     const excludeStages = args.excludeStages ?? DEFAULT_EXCLUDED_STAGES;
-    const seed = args.seed ?? DEFAULT_BOOTSTRAP.seed;
-    const resamples = args.resamples ?? DEFAULT_BOOTSTRAP.resamples;
+    const { seed, resamples } = checkBootstrapArgs(args);
     if (args.studyId && !UUID.test(args.studyId)) throw new AppError("BAD_USER_INPUT", `studyId: expected a UUID, got '${args.studyId}'`);
     const modality: Modality = args.modality === "AUDIO" ? "AUDIO" : "IMAGE";
     const rows = await this.store.metrics.idiosyncrasyPoints(ctx.groupId, modality, excludeStages.map(globToLike), args.studyId ?? null);
@@ -259,27 +257,14 @@ export class MetricsService {
     }
     const human = Float64Array.from(rows, (r) => r.human);
     const other = Float64Array.from(rows, (r) => r.otherModels);
-    const r = pearson(human, other);
-    const ci = bootstrap(
-      rows.length,
-      (idx) => {
-        const h = new Float64Array(idx.length);
-        const o = new Float64Array(idx.length);
-        for (let i = 0; i < idx.length; i++) {
-          h[i] = human[idx[i]];
-          o[i] = other[idx[i]];
-        }
-        return spearman(h, o);
-      },
-      { seed, resamples },
-    );
+    const { spearmanRho, pearsonR: r, kendallTau, ci } = await this.stats.run("correlationBootstrap", { human, other, seed, resamples });
     return {
       modality: args.modality,
       excludeStages,
-      spearmanRho: spearman(human, other),
+      spearmanRho,
       pearsonR: r,
       r2: r * r,
-      kendallTau: kendallTau(human, other),
+      kendallTau,
       n: rows.length,
       ci95: { low: ci.low, high: ci.high },
       bootstrap: { seed, resamples },
@@ -304,10 +289,9 @@ export class MetricsService {
       throw new AppError("BAD_USER_INPUT", `observer: compareRecognizability works on per-participant scores, so it expects HUMAN or GENERATOR, got ${args.observer}`);
     }
     if (args.modelA === args.modelB) throw new AppError("BAD_USER_INPUT", `modelB: expected a model other than modelA, got the same id '${args.modelB}'`);
+    const { permutations, seed } = checkPermutationArgs(args);
     const a = await this.visibleModel(ctx, args.modelA, "modelA");
     const b = await this.visibleModel(ctx, args.modelB, "modelB");
-    const permutations = checkPermutations(args.permutations);
-    const seed = args.seed ?? 0;
     const observer = args.observer === "HUMAN" ? "HUMAN" : "NETWORK";
     const rows = (await this.store.metrics.participantRows([a.id, b.id])).filter((r) => r.observer === observer && !isNatural(r.stage));
     const tables = [a, b].map((m) => subjectTable(rows.filter((r) => r.modelId === m.id)));
@@ -319,14 +303,14 @@ export class MetricsService {
     const shared = [...complete[0].keys()].filter((k) => complete[1].has(k));
     if (shared.length >= 2) {
       const y = shared.map((k) => [complete[0].get(k)!, complete[1].get(k)!]);
-      const result = permutationRepeatedMeasures(y, { permutations, seed });
+      const result = await this.stats.run("permutationRepeatedMeasures", { y, permutations, seed });
       return { design: "REPEATED_MEASURES", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: shared.length, permutations, seed };
     }
     const groups = complete.map((m) => [...m.values()]);
     groups.forEach((g, i) => {
       if (g.length === 0) throw new AppError("BAD_USER_INPUT", `${i === 0 ? "modelA" : "modelB"}: no participant has ${args.observer} scores at every shared stage (${stages.join(", ")})`);
     });
-    const result = permutationMixed(groups, { permutations, seed });
+    const result = await this.stats.run("permutationMixed", { groups, permutations, seed });
     return { design: "MIXED", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: groups[0].length + groups[1].length, permutations, seed };
   }
 
@@ -337,9 +321,8 @@ export class MetricsService {
    */
   async humanVsModel(caller: Caller, args: { modelId: string; permutations?: number; seed?: number }): Promise<PermutationTestSummary> {
     const ctx = requireRole(caller, "READER");
+    const { permutations, seed } = checkPermutationArgs(args);
     const model = await this.visibleModel(ctx, args.modelId, "modelId");
-    const permutations = checkPermutations(args.permutations);
-    const seed = args.seed ?? 0;
     const rows = await this.store.metrics.participantRows([model.id]);
     const human = subjectTable(rows.filter((r) => r.observer === "HUMAN"));
     const network = subjectTable(rows.filter((r) => r.observer === "NETWORK"));
@@ -351,17 +334,24 @@ export class MetricsService {
       throw new AppError("BAD_USER_INPUT", `modelId: humanVsModel needs at least 2 participants with human and network scores for model '${model.name}', found ${subjects.length}`);
     }
     const y = subjects.map((k) => [h.get(k)!, n.get(k)!]);
-    const result = permutationRepeatedMeasures(y, { permutations, seed });
+    const result = await this.stats.run("permutationRepeatedMeasures", { y, permutations, seed });
     return { design: "REPEATED_MEASURES", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: subjects.length, permutations, seed };
   }
 }
 
-function checkPermutations(permutations: number | undefined): number {
-  const p = permutations ?? DEFAULT_PERMUTATIONS;
-  if (!Number.isInteger(p) || p < 1 || p > 100_000) {
-    throw new AppError("BAD_USER_INPUT", `permutations: expected an integer from 1 to 100000, got ${p}`);
-  }
-  return p;
+/** Resamples and seed within the limits table (services/limits.ts), defaults filled in. */
+function checkBootstrapArgs(args: BootstrapArgs): { seed: number; resamples: number } {
+  return {
+    seed: checkCount("seed", args.seed ?? DEFAULT_BOOTSTRAP.seed, "seed"),
+    resamples: checkCount("resamples", args.resamples ?? DEFAULT_BOOTSTRAP.resamples, "resamples"),
+  };
+}
+
+function checkPermutationArgs(args: { permutations?: number; seed?: number }): { permutations: number; seed: number } {
+  return {
+    permutations: checkCount("permutations", args.permutations ?? DEFAULT_PERMUTATIONS, "permutations"),
+    seed: checkCount("seed", args.seed ?? 0, "seed"),
+  };
 }
 
 /** Participant (experiment:participant) -> stage -> score, and the stages in first-seen order. */
@@ -383,38 +373,4 @@ function completeSubjects(table: ReturnType<typeof subjectTable>, stages: string
     if (stages.every((s) => scores.has(s))) out.set(key, stages.map((s) => scores.get(s)!));
   }
   return out;
-}
-
-/**
- * Mean over recognizers of each one's accuracy, bootstrapped over metamers. When all recognizers judged the same
- * number of metamers (same metamers, same order) one resample of metamer indices serves them all, keeping their
- * correlation; otherwise each recognizer is resampled on its own.
- */
-function bootstrapRecognizers(recognizers: RecognizerFlags[], options: { seed: number; resamples: number }) {
-  const lengths = new Set(recognizers.map((r) => r.flags.length));
-  const accuracy = (flags: Uint8Array, idx: ArrayLike<number>) => {
-    let s = 0;
-    for (let i = 0; i < idx.length; i++) s += flags[idx[i]];
-    return s / idx.length;
-  };
-  if (lengths.size === 1) {
-    const n = recognizers[0].flags.length;
-    return bootstrap(n, (idx) => mean(recognizers.map((r) => accuracy(r.flags, idx))), options);
-  }
-  // Unequal lengths: resample each recognizer on its own, drawing from one seeded stream in a fixed order.
-  const rng = new SeededRandom(options.seed);
-  const replicates: number[] = [];
-  for (let r = 0; r < options.resamples; r++) {
-    replicates.push(
-      mean(
-        recognizers.map(({ flags }) => {
-          let s = 0;
-          for (let i = 0; i < flags.length; i++) s += flags[rng.nextInt(flags.length)];
-          return s / flags.length;
-        }),
-      ),
-    );
-  }
-  const estimate = mean(recognizers.map(({ flags }) => accuracy(flags, Uint32Array.from(flags.keys()))));
-  return percentileSummary(estimate, replicates, { ...options, level: DEFAULT_BOOTSTRAP.level });
 }

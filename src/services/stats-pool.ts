@@ -1,0 +1,184 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { AppError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { runStatsTask, type StatsTaskName, type StatsTasks } from "./metrics/stats-tasks.js";
+
+/**
+ * Runs statistics (bootstraps, permutation tests) off the event loop, so a long statistic never delays other
+ * requests (issue 10 item 2: ten permutation tests held `health` for 8.4 s). A few worker threads each run one task
+ * at a time; tasks wait in a bounded FIFO queue, and a full queue refuses with RATE_LIMITED instead of growing.
+ * Threads start on first use. A task that runs past `timeoutMs`, or a thread that dies (e.g. past its heap limit),
+ * fails only that task; the thread is replaced.
+ */
+export interface StatsRunner {
+  run<K extends StatsTaskName>(name: K, input: StatsTasks[K]["input"]): Promise<StatsTasks[K]["output"]>;
+}
+
+export interface StatsPoolOptions {
+  /** Worker threads (METAMERS_STATS_THREADS, default 2). */
+  threads: number;
+  /** Tasks allowed to wait for a thread (METAMERS_STATS_QUEUE); beyond that, RATE_LIMITED. */
+  maxQueue: number;
+  /** Wall-clock limit of one task (METAMERS_STATS_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Heap limit of each thread, MiB. */
+  maxHeapMb?: number;
+  log?: Logger;
+}
+
+interface Task {
+  id: number;
+  name: StatsTaskName;
+  input: unknown;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** False until the thread has loaded its code (its start-up does not count against a task's time). */
+  ready: boolean;
+  task: Task | null;
+  timer: NodeJS.Timeout | null;
+}
+
+type Reply =
+  | { ready: true }
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { name: string; message: string } };
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "../..");
+
+export class StatsPool implements StatsRunner {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(private readonly options: StatsPoolOptions) {
+    if (!(options.threads >= 1)) throw new RangeError(`StatsPool: threads must be >= 1, got ${options.threads}`);
+  }
+
+  /** Threads started, tasks running and tasks waiting (for tests and the load benchmark). */
+  get state() {
+    return { threads: this.slots.length, running: this.slots.filter((s) => s.task).length, queued: this.queue.length };
+  }
+
+  run<K extends StatsTaskName>(name: K, input: StatsTasks[K]["input"]): Promise<StatsTasks[K]["output"]> {
+    if (this.closed) return Promise.reject(new Error("StatsPool: closed"));
+    // Tasks about to start (a thread is free or starting) do not count as waiting.
+    const running = this.slots.filter((s) => s.task).length;
+    if (this.queue.length >= this.options.maxQueue + (this.options.threads - running)) {
+      return Promise.reject(
+        new AppError(
+          "RATE_LIMITED",
+          `statistics: ${this.queue.length} queries are already waiting for the ${this.options.threads} statistics threads (at most ${this.options.maxQueue} may wait); retry later`,
+          { retryAfterSeconds: 1 },
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: ++this.nextId, name, input, resolve: resolve as (v: unknown) => void, reject });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new Error("StatsPool: closed"));
+    await Promise.all(
+      this.slots.splice(0).map((slot) => {
+        if (slot.timer) clearTimeout(slot.timer);
+        slot.task?.reject(new Error("StatsPool: closed"));
+        return slot.worker.terminate();
+      }),
+    );
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const slot = this.slots.find((s) => s.ready && !s.task);
+      if (!slot) {
+        // Start threads up to the limit (at most one per waiting task); they take the queue once ready.
+        const starting = this.slots.filter((s) => !s.ready).length;
+        if (this.slots.length < this.options.threads && starting < this.queue.length) this.spawn();
+        return;
+      }
+      this.start(slot, this.queue.shift()!);
+    }
+  }
+
+  private start(slot: Slot, task: Task): void {
+    slot.task = task;
+    slot.worker.ref(); // a waiting caller keeps the process alive; idle threads do not
+    slot.timer = setTimeout(() => {
+      this.options.log?.warn({ event: "stats.timeout", task: task.name, ms: this.options.timeoutMs }, "statistics task timed out; replacing its thread");
+      this.retire(slot, new Error(`statistics task '${task.name}' exceeded ${this.options.timeoutMs} ms`));
+    }, this.options.timeoutMs);
+    slot.worker.postMessage({ id: task.id, name: task.name, input: task.input });
+  }
+
+  private finish(slot: Slot, reply: Reply): void {
+    if ("ready" in reply) {
+      slot.ready = true;
+      this.pump();
+      return;
+    }
+    const task = slot.task;
+    if (!task || task.id !== reply.id) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.task = null;
+    slot.timer = null;
+    slot.worker.unref();
+    if (reply.ok) task.resolve(reply.result);
+    else task.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    this.pump();
+  }
+
+  /** Fails the slot's task, terminates its thread and lets a new one take the queue. */
+  private retire(slot: Slot, error: Error): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    this.slots.splice(index, 1);
+    if (slot.timer) clearTimeout(slot.timer);
+    const task = slot.task;
+    slot.task = null;
+    void slot.worker.terminate();
+    task?.reject(error);
+    if (!this.closed) this.pump();
+  }
+
+  private spawn(): Slot {
+    // Under vitest and `node --import @swc-node/register` this module is TypeScript; the thread then loads its entry
+    // through the same register hook (from the repository root, where tsconfig.json is), like the job workers do.
+    const ts = import.meta.url.endsWith(".ts");
+    const entry = path.join(here, ts ? "stats-worker.ts" : "stats-worker.js");
+    const worker = new Worker(entry, {
+      execArgv: ts ? ["--import", "@swc-node/register/esm-register"] : [],
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? 512 },
+      env: { ...process.env, TS_NODE_PROJECT: path.join(repoRoot, "tsconfig.json") },
+    });
+    const slot: Slot = { worker, ready: false, task: null, timer: null };
+    worker.unref();
+    worker.on("message", (reply: Reply) => this.finish(slot, reply));
+    worker.on("error", (e) => {
+      this.options.log?.error({ err: e, event: "stats.worker_error" }, "statistics thread failed");
+      this.retire(slot, new Error(`statistics thread failed: ${e.message}`));
+    });
+    worker.on("exit", (code) => {
+      if (this.slots.includes(slot)) this.retire(slot, new Error(`statistics thread exited with code ${code}`));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+}
+
+/** Runs tasks on the calling thread: for scripts and tests that construct a service without a pool. */
+export const inlineStatsRunner: StatsRunner = {
+  async run(name, input) {
+    return runStatsTask(name, input);
+  },
+};

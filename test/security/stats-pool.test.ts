@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { SeededRandom } from "../../src/engine/random.js";
+import { AppError } from "../../src/errors.js";
+import { runStatsTask } from "../../src/services/metrics/stats-tasks.js";
+import { StatsPool } from "../../src/services/stats-pool.js";
+
+// The statistics threads behind issue 10 item 2: same results as on the calling thread, a bounded queue, and a task
+// past its time limit fails alone (its thread is replaced and the pool goes on).
+describe("StatsPool", () => {
+  let pool: StatsPool | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  const data = (subjects: number, a: number, b: number, seed = 1) => {
+    const rng = new SeededRandom(seed);
+    return Array.from({ length: subjects }, () => Array.from({ length: a }, () => Array.from({ length: b }, () => rng.next())));
+  };
+
+  it("gives exactly the results of the same task on the calling thread", async () => {
+    pool = new StatsPool({ threads: 2, maxQueue: 8, timeoutMs: 60_000 });
+    const y = data(12, 2, 4);
+    const values = Float64Array.from(y.flat(2));
+    const [perm, boot] = await Promise.all([
+      pool.run("permutationRepeatedMeasures", { y, permutations: 2000, seed: 7 }),
+      pool.run("bootstrapMean", { values, seed: 3, resamples: 500 }),
+    ]);
+    expect(perm).toEqual(runStatsTask("permutationRepeatedMeasures", { y, permutations: 2000, seed: 7 }));
+    expect(boot).toEqual(runStatsTask("bootstrapMean", { values, seed: 3, resamples: 500 }));
+    expect(pool.state.threads).toBe(2);
+  });
+
+  it("refuses with RATE_LIMITED once the queue is full, and runs what it accepted", async () => {
+    pool = new StatsPool({ threads: 1, maxQueue: 2, timeoutMs: 60_000 });
+    const y = data(30, 2, 6);
+    const accepted = [1, 2, 3].map((seed) => pool!.run("permutationRepeatedMeasures", { y, permutations: 20_000, seed }));
+    // The thread is still starting: all three wait, one of them as the thread's first task.
+    expect(pool.state).toEqual({ threads: 1, running: 0, queued: 3 });
+    const refused = await pool.run("permutationRepeatedMeasures", { y, permutations: 10, seed: 0 }).catch((e) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused.code).toBe("RATE_LIMITED");
+    expect(refused.message).toBe("statistics: 3 queries are already waiting for the 1 statistics threads (at most 2 may wait); retry later");
+    const results = await Promise.all(accepted);
+    expect(results.map((r) => r.seed)).toEqual([1, 2, 3]);
+  });
+
+  it("a task past its time limit fails alone; the thread is replaced and the next task runs", async () => {
+    pool = new StatsPool({ threads: 1, maxQueue: 4, timeoutMs: 300 });
+    const slow = pool.run("permutationRepeatedMeasures", { y: data(200, 2, 20), permutations: 100_000, seed: 0 });
+    const next = pool.run("bootstrapMean", { values: Float64Array.from([1, 2, 3, 4]), seed: 0, resamples: 100 });
+    await expect(slow).rejects.toThrow("statistics task 'permutationRepeatedMeasures' exceeded 300 ms");
+    const result = await next;
+    expect(result.estimate).toBe(2.5);
+    expect(pool.state.threads).toBe(1);
+  }, 60_000);
+
+  it("an error inside a task comes back as that task's error", async () => {
+    pool = new StatsPool({ threads: 1, maxQueue: 4, timeoutMs: 60_000 });
+    await expect(pool.run("bootstrapMean", { values: new Float64Array(0), seed: 0, resamples: 10 })).rejects.toThrow("bootstrap needs at least one unit, got 0");
+  });
+});
