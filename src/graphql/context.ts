@@ -9,4 +9,6 @@ export interface GraphQLContext {
   services: Services;
   log: Logger;
   requestId: string;
+  /** The client's address (HTTP server only): rate limits callers without a key. */
+  clientAddress?: string;
 }
