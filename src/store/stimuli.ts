@@ -25,6 +25,8 @@ export interface StimulusRecord {
   groupId: string;
   label: string;
   filename: string;
+  /** The file name as sent, when it had to be sanitized (services/filenames.ts); else null. */
+  originalFilename: string | null;
   contentType: string;
   /** sha256 of the original file (its blob address) */
   sha256: string;
@@ -35,6 +37,7 @@ export interface StimulusRecord {
 export interface NewStimulus {
   label: string;
   filename: string;
+  originalFilename?: string | null;
   contentType: string;
   sha256: string;
   tensors: StimulusTensorRecord[];
@@ -96,6 +99,7 @@ export class StimulusStore {
           groupId: set.groupId,
           label: item.label,
           filename: item.filename,
+          originalFilename: item.originalFilename ?? null,
           contentType: item.contentType,
           sha256: item.sha256,
           position: position++,

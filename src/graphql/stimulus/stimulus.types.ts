@@ -13,7 +13,8 @@ export class Stimulus {
   @Field(() => ID) id: string;
   @Field(() => ID) setId: string;
   @Field() label: string;
-  @Field() filename: string;
+  @Field({ description: "sanitized: no path separators or control characters, at most 255 bytes" }) filename: string;
+  @Field(() => String, { nullable: true, description: "the file name as sent, when sanitizing changed it" }) originalFilename: string | null;
   @Field() contentType: string;
   @Field({ description: "sha256 of the original file (download: GET /blobs/<sha256>)" }) sha256: string;
   @Field(() => Int) position: number;

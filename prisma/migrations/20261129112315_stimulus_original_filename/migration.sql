@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Stimulus" ADD COLUMN     "originalFilename" TEXT;
