@@ -8,7 +8,7 @@ import type { GraphQLContext } from "../src/graphql/context.js";
 /** A handler over the app's services; it has its own Apollo server, which the integration starts. */
 export function createGraphQLHandler(app: App) {
   return startServerAndCreateLambdaHandler(
-    createApolloServer(app.schema, app.log) as unknown as CjsApolloServer<GraphQLContext>,
+    createApolloServer(app.schema, app.log, app.config.api) as unknown as CjsApolloServer<GraphQLContext>,
     handlers.createAPIGatewayProxyEventV2RequestHandler(),
     {
       context: async ({ event }) =>

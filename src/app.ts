@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import type { GraphQLSchema } from "graphql";
-import { defaultConfig, type ApiLimits, type AppConfig } from "./config.js";
+import type { ApiLimits, AppConfig } from "./config.js";
 import type { GraphQLContext } from "./graphql/context.js";
 import { makeFormatError } from "./graphql/errors.js";
 import { queryLimitsPlugin, queryValidationRules } from "./graphql/limits-plugin.js";
@@ -47,7 +47,7 @@ export interface App {
  * integration start it). Introspection is allowed here and refused per request to callers without a key
  * (queryLimitsPlugin), since Apollo's own switch is global.
  */
-export function createApolloServer(schema: GraphQLSchema, log: Logger, limits: ApiLimits = defaultConfig().api): ApolloServer<GraphQLContext> {
+export function createApolloServer(schema: GraphQLSchema, log: Logger, limits: ApiLimits): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
     formatError: makeFormatError(log),
