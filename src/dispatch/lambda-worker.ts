@@ -43,8 +43,12 @@ export function createLambdaWorker(deps: LambdaWorkerDeps) {
       return { jobId: event.jobId, result: "skipped" };
     }
     if (ran.result === "yielded" || ran.result === "requeued") await deps.dispatcher.dispatch([event.jobId]);
-    // Jobs this one queued on its way (e.g. RECOGNITION of the metamer it wrote): no pool polls for them here.
-    const followUps = (await deps.store.jobs.queuedSince(startedAt)).filter((id) => id !== event.jobId);
+    // Jobs this one queued on its way (e.g. RECOGNITION of the metamer it wrote), and jobs that waited for this one
+    // to end (synthesis jobs for their null distribution; their own invocations found them not yet claimable): no
+    // pool polls for them here.
+    const ended = ran.result === "succeeded" || ran.result === "failed";
+    const dependents = ended ? await deps.store.jobs.queuedDependentsOf(event.jobId) : [];
+    const followUps = [...new Set([...(await deps.store.jobs.queuedSince(startedAt)), ...dependents])].filter((id) => id !== event.jobId);
     if (followUps.length) await deps.dispatcher.dispatch(followUps);
     return { jobId: event.jobId, result: ran.result };
   };

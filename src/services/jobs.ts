@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { toPublicError } from "../errors.js";
-import type { JobKind } from "../generated/prisma/enums.js";
-import type { JobProgress, JobRecord } from "../store/jobs.js";
+import type { JobKind, JobProgress, JobRecord } from "../store/jobs.js";
 import type { Store } from "../store/store.js";
 
 /** Thrown into a handler's calls once its worker no longer owns the job (cancelled, or the lease expired and another took it). */

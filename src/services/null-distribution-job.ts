@@ -28,7 +28,18 @@ export class NullDistributionJobHandler implements JobHandler {
     for (const [i, stimulus] of stimuli.entries()) {
       const x = await this.deps.stimuli.inputTensor(stimulus, { shape: model.inputShape, inputRange: model.inputRange as [number, number], sampleRate: model.sampleRate, rms: null });
       const out = await forward.run(x);
-      for (const stage of payload.stages) prepared[stage].push(prepareActivations(out[stage]));
+      for (const stage of payload.stages) {
+        // Ranks and correlations of -Infinity/NaN mean nothing: refuse with the stimulus named, once (a permanent
+        // error), so the synthesis jobs waiting for this null fail with that reason instead of a retried INTERNAL.
+        const bad = out[stage].findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) {
+          throw new AppError(
+            "INVALID_STIMULUS",
+            `stimulus set ${payload.setId}: stimulus '${stimulus.filename}' (${stimulus.id}) gives ${out[stage][bad]} at unit ${bad} of stage ${stage}; a null distribution needs finite activations`,
+          );
+        }
+        prepared[stage].push(prepareActivations(out[stage]));
+      }
       if (i % 10 === 9) await ctx.progress({ iteration: i + 1, totalIterations: stimuli.length, loss: null });
     }
     const pairs = samplePairs(stimuli.length, payload.n, payload.seed);

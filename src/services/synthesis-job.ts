@@ -14,17 +14,10 @@ import type { StimulusService } from "./stimuli.js";
 import { float32Bytes } from "./stimuli-convert.js";
 import type { SynthesisPayload } from "./synthesis.js";
 
-/** A certificate, or the reason none could be judged against a null (the set's null job failed). */
-export type StoredCertificate = Certificate | (Omit<Certificate, "null"> & { null: null; nullUnavailable: string });
-
 export interface SynthesisJobDeps {
   stimuli: StimulusService;
   sessions: EngineSessionCache;
   softwareVersions: Record<string, string>;
-  /** How often to look for the null distribution while it is still being computed. */
-  nullPollMs?: number;
-  /** Give up waiting for the null after this long (the certificate then records why it has none). */
-  nullWaitMs?: number;
 }
 
 /**
@@ -50,6 +43,8 @@ export class SynthesisJobHandler implements JobHandler {
     if (!model?.sha256 || !model.outputName) throw new AppError("NOT_FOUND", `job ${job.id}: its model is gone or has no ONNX file`);
     const stimulus = await store.stimuli.findStimulus(job.groupId, job.stimulusId!);
     if (!stimulus) throw new AppError("NOT_FOUND", `job ${job.id}: its stimulus ${job.stimulusId} is gone`);
+    // Before any work: a job without its null distribution fails at once instead of after its whole loop.
+    const nullStats = await this.nullFor(ctx, model.id, payload);
     const range = model.inputRange as [number, number];
     const modelBytes = async () => {
       const bytes = await store.blobs.get(model.sha256!);
@@ -78,7 +73,9 @@ export class SynthesisJobHandler implements JobHandler {
       ? MetamerSynthesis.resume(setup, decodeCheckpoint(saved))
       : MetamerSynthesis.start(
           setup,
-          initialNoise(natural.length, { modality: model.modality, range, seed: payload.seed, stimulusId: stimulus.id }),
+          // Keyed by the stimulus's content (sha256), not its row id: a random UUID made the "seeded" start differ
+          // on every database, so the same file, model, stage, config and seed gave another metamer on each hub.
+          initialNoise(natural.length, { modality: model.modality, range, seed: payload.seed, stimulusId: stimulus.sha256 }),
         );
     if (saved) ctx.log.info({ event: "job.resumed", iteration: synthesis.iteration }, "resuming from checkpoint");
 
@@ -101,18 +98,13 @@ export class SynthesisJobHandler implements JobHandler {
     const savedOut = await forward.run(rendering.decoded);
     const label = (logits: Float32Array) => labelOf(model, argmax(logits));
     lap("render");
-    const nullStats = await this.waitForNull(ctx, model.id, payload);
-    lap("null");
-    const base = {
+    const certificate: Certificate = certify({
       naturalActivations: target,
       metamerActivations: metamerOut[stage],
       naturalLabel: label(naturalOut[model.outputName]),
       metamerLabel: label(savedOut[model.outputName]),
-    };
-    const certificate: StoredCertificate =
-      typeof nullStats === "string"
-        ? { ...certify({ ...base, nullStats: EMPTY_NULL }), null: null, passedNull: false, passed: false, nullUnavailable: nullStats }
-        : certify({ ...base, nullStats });
+      nullStats,
+    });
 
     const tensorBytes = float32Bytes(x);
     const history = [...synthesis.history];
@@ -146,27 +138,22 @@ export class SynthesisJobHandler implements JobHandler {
     return "completed";
   }
 
-  /** The stage's null distribution for the stimulus's set; waits while its job runs. A string says why there is none. */
-  private async waitForNull(ctx: JobContext, modelId: string, payload: SynthesisPayload): Promise<NullDistributionStats | string> {
-    const pollMs = this.deps.nullPollMs ?? 250;
-    const giveUpAt = Date.now() + (this.deps.nullWaitMs ?? 10 * 60_000);
-    for (;;) {
-      const found = await ctx.store.metamers.findNullDistribution(modelId, payload.setId, payload.stage);
-      if (found) return { n: found.n, seed: found.seed, maxima: found.maxima as NullDistributionStats["maxima"], quantiles: found.quantiles as NullDistributionStats["quantiles"] };
-      const nullJob = payload.nullJobId ? await ctx.store.jobs.find(payload.nullJobId) : null;
-      if (!nullJob || nullJob.status === "FAILED" || nullJob.status === "CANCELLED" || nullJob.status === "SUCCEEDED") {
-        return nullJob?.errorMessage
-          ? `the null distribution job failed: ${nullJob.errorMessage}`
-          : "no null distribution exists for this stage and stimulus set";
-      }
-      if (ctx.stopRequested()) throw new JobLostError(ctx.job.id);
-      if (Date.now() > giveUpAt) return `the null distribution job ${nullJob.id} was still ${nullJob.status} when this job gave up waiting`;
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
+  /**
+   * The stage's null distribution for the stimulus's set. It exists by now: the job depends on the null job
+   * (Job.dependsOnId) and is not claimed before that job succeeded, or the null existed when the job was queued. A
+   * metamer is never judged without its null, so a missing one fails the job rather than storing passed = false.
+   */
+  private async nullFor(ctx: JobContext, modelId: string, payload: SynthesisPayload): Promise<NullDistributionStats> {
+    const found = await ctx.store.metamers.findNullDistribution(modelId, payload.setId, payload.stage);
+    if (found) return { n: found.n, seed: found.seed, maxima: found.maxima as NullDistributionStats["maxima"], quantiles: found.quantiles as NullDistributionStats["quantiles"] };
+    const nullJob = payload.nullJobId ? await ctx.store.jobs.find(payload.nullJobId) : null;
+    throw new AppError(
+      "NOT_FOUND",
+      `job ${ctx.job.id}: no null distribution of stage ${payload.stage} for stimulus set ${payload.setId}` +
+        (nullJob ? ` (its null distribution job ${nullJob.id} is ${nullJob.status})` : ""),
+    );
   }
 }
-
-const EMPTY_NULL: NullDistributionStats = { n: 0, seed: 0, maxima: { spearman: Infinity, pearson: Infinity, snr: Infinity }, quantiles: { spearman: {}, pearson: {}, snr: {} } };
 
 function labelOf(model: ModelRecord, index: number): string {
   return model.classLabels[index] ?? String(index);

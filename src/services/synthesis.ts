@@ -160,6 +160,8 @@ export class SynthesisService {
               payload: payload as unknown as Record<string, unknown>,
               maxAttempts: this.options.maxAttempts ?? 3,
               totalIterations: totalSteps(config),
+              // Not claimable before its null distribution exists: a job never waits for it in a worker slot.
+              dependsOnId: payload.nullJobId,
             });
           }
         }

@@ -2,6 +2,9 @@ import type { DbOrTx } from "./db.js";
 import { Prisma } from "./db.js";
 import type { JobKind, JobStatus } from "../generated/prisma/enums.js";
 
+// Re-exported so the job queue's callers need not import Prisma's generated code (only src/store does).
+export type { JobKind, JobStatus };
+
 export interface JobRecord {
   id: string;
   kind: JobKind;
@@ -26,6 +29,8 @@ export interface JobRecord {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** The job whose result this one needs: not claimable before that job SUCCEEDED. */
+  dependsOnId: string | null;
 }
 
 export interface NewJob {
@@ -38,6 +43,8 @@ export interface NewJob {
   payload?: Record<string, unknown>;
   maxAttempts?: number;
   totalIterations?: number;
+  /** See JobRecord.dependsOnId. */
+  dependsOnId?: string | null;
 }
 
 export interface JobProgress {
@@ -62,13 +69,13 @@ export type JobCounts = Record<"queued" | "running" | "succeeded" | "failed" | "
 // Every column except the checkpoint bytes (which can be megabytes): listing jobs must stay cheap.
 const COLUMNS = `"id","kind","groupId","batchId","modelId","stimulusId","stage","payload","status","attempts","maxAttempts",
   "leaseOwner","leaseExpiresAt","heartbeatAt","iteration","totalIterations","loss","checkpoint" IS NOT NULL AS "hasCheckpoint",
-  "errorCode","errorMessage","createdAt","startedAt","finishedAt"`;
+  "errorCode","errorMessage","createdAt","startedAt","finishedAt","dependsOnId"`;
 
 const select = {
   id: true, kind: true, groupId: true, batchId: true, modelId: true, stimulusId: true, stage: true, payload: true,
   status: true, attempts: true, maxAttempts: true, leaseOwner: true, leaseExpiresAt: true, heartbeatAt: true,
   iteration: true, totalIterations: true, loss: true, errorCode: true, errorMessage: true, createdAt: true,
-  startedAt: true, finishedAt: true,
+  startedAt: true, finishedAt: true, dependsOnId: true,
 } as const;
 
 type RawJob = Omit<JobRecord, "payload"> & { payload: unknown };
@@ -81,6 +88,10 @@ function toRecord(r: RawJob): JobRecord {
  * The generic job queue in PostgreSQL. Workers claim with `FOR UPDATE SKIP LOCKED` and hold a lease that heartbeats
  * extend; a job whose lease expires (its worker died) is claimable again and resumes from its checkpoint. Every
  * write by a worker is conditioned on it still owning the lease, so a worker that lost its job cannot overwrite it.
+ * A job with `dependsOnId` is claimable only once that job has ended, so no job ever waits for another in a worker.
+ *
+ * Lease times: the methods that set or compare a lease take `now` (the caller's clock, so tests can move time
+ * instead of sleeping); without it they use the database's clock for comparisons and this process's for new leases.
  */
 export class JobStore {
   constructor(private readonly db: DbOrTx) {}
@@ -97,6 +108,7 @@ export class JobStore {
         payload: (j.payload ?? {}) as Prisma.InputJsonValue,
         maxAttempts: j.maxAttempts ?? 3,
         totalIterations: j.totalIterations ?? 0,
+        dependsOnId: j.dependsOnId ?? null,
       })),
       select: { ...select, checkpoint: false },
     });
@@ -105,30 +117,37 @@ export class JobStore {
 
   /**
    * Claims the oldest runnable job of the given kinds (or the one with `jobId`): QUEUED, or RUNNING with an expired
-   * lease. Increments attempts. Returns null when there is nothing to do.
+   * lease, and whose dependency (if any) has ended. Increments attempts. Returns null when there is nothing to do.
+   * A dependency that ended without succeeding still lets the job be claimed: the claimer fails it with that reason
+   * (JobQueue), rather than leaving it queued forever.
    */
-  async claim(options: { owner: string; leaseMs: number; kinds: JobKind[]; jobId?: string }): Promise<JobRecord | null> {
+  async claim(options: { owner: string; leaseMs: number; kinds: JobKind[]; jobId?: string; now?: Date }): Promise<JobRecord | null> {
     const rows = await this.db.$queryRawUnsafe<RawJob[]>(
-      `UPDATE "Job" SET "status" = 'RUNNING', "leaseOwner" = $1,
-              "leaseExpiresAt" = now() + ($2::int * interval '1 millisecond'), "heartbeatAt" = now(),
-              "attempts" = "attempts" + 1, "startedAt" = COALESCE("startedAt", now())
+      `WITH t AS (SELECT COALESCE($5::timestamptz, now()) AS now)
+       UPDATE "Job" SET "status" = 'RUNNING', "leaseOwner" = $1,
+              "leaseExpiresAt" = t.now + ($2::int * interval '1 millisecond'), "heartbeatAt" = t.now,
+              "attempts" = "attempts" + 1, "startedAt" = COALESCE("startedAt", t.now)
+         FROM t
         WHERE "id" = (
-          SELECT "id" FROM "Job"
-           WHERE "kind"::text = ANY($3::text[])
-             AND ("status" = 'QUEUED' OR ("status" = 'RUNNING' AND "leaseExpiresAt" < now()))
-             AND "attempts" < "maxAttempts"
-             AND ($4::uuid IS NULL OR "id" = $4::uuid)
-           -- Null distributions first: synthesis jobs wait for them to write certificates. Recognition last: each
+          SELECT c."id" FROM "Job" c, t
+           WHERE c."kind"::text = ANY($3::text[])
+             AND (c."status" = 'QUEUED' OR (c."status" = 'RUNNING' AND c."leaseExpiresAt" < t.now))
+             AND c."attempts" < c."maxAttempts"
+             AND ($4::uuid IS NULL OR c."id" = $4::uuid)
+             AND (c."dependsOnId" IS NULL OR EXISTS (
+                   SELECT 1 FROM "Job" d WHERE d."id" = c."dependsOnId" AND d."status" IN ('SUCCEEDED', 'FAILED', 'CANCELLED')))
+           -- Null distributions first: they unblock the synthesis jobs that depend on them. Recognition last: each
            -- recognizer's queued job absorbs its whole backlog, so running it after the syntheses classifies many
            -- metamers in one batched pass instead of one small job per finished metamer.
-           ORDER BY CASE "kind" WHEN 'NULL_DISTRIBUTION' THEN 0 WHEN 'SYNTHESIS' THEN 1 ELSE 2 END, "createdAt", "id"
+           ORDER BY CASE c."kind" WHEN 'NULL_DISTRIBUTION' THEN 0 WHEN 'SYNTHESIS' THEN 1 ELSE 2 END, c."createdAt", c."id"
            LIMIT 1
-           FOR UPDATE SKIP LOCKED)
+           FOR UPDATE OF c SKIP LOCKED)
         RETURNING ${COLUMNS}`,
       options.owner,
       Math.round(options.leaseMs),
       options.kinds,
       options.jobId ?? null,
+      options.now ?? null,
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
@@ -137,24 +156,50 @@ export class JobStore {
    * Jobs whose worker died on their last allowed attempt would otherwise stay RUNNING forever: mark them FAILED.
    * Returns the ids it failed.
    */
-  async failExhausted(): Promise<string[]> {
+  async failExhausted(now?: Date): Promise<string[]> {
     const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
-      `UPDATE "Job" SET "status" = 'FAILED', "finishedAt" = now(), "leaseOwner" = NULL, "leaseExpiresAt" = NULL,
+      `UPDATE "Job" SET "status" = 'FAILED', "finishedAt" = COALESCE($1::timestamptz, now()), "leaseOwner" = NULL, "leaseExpiresAt" = NULL,
               "errorCode" = COALESCE("errorCode", 'WORKER_LOST'),
               "errorMessage" = COALESCE("errorMessage", 'the worker stopped responding on the last allowed attempt')
-        WHERE "status" = 'RUNNING' AND "leaseExpiresAt" < now() AND "attempts" >= "maxAttempts"
+        WHERE "status" = 'RUNNING' AND "leaseExpiresAt" < COALESCE($1::timestamptz, now()) AND "attempts" >= "maxAttempts"
         RETURNING "id"`,
+      now ?? null,
     );
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Ends the leases `owner` holds (its process is known to be dead: the local pool saw it exit), so its RUNNING jobs
+   * are claimable at once instead of after their lease. Returns the ids of those jobs.
+   */
+  async expireLeasesOf(owner: string, now?: Date): Promise<string[]> {
+    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
+      `UPDATE "Job" SET "leaseExpiresAt" = COALESCE($2::timestamptz, now()) - interval '1 millisecond'
+        WHERE "leaseOwner" = $1 AND "status" = 'RUNNING'
+        RETURNING "id"`,
+      owner,
+      now ?? null,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Ids of the QUEUED jobs that depend on `id` (claimable now that it has ended): a Lambda worker dispatches them. */
+  async queuedDependentsOf(id: string): Promise<string[]> {
+    const rows = await this.db.job.findMany({
+      where: { dependsOnId: id, status: "QUEUED" },
+      select: { id: true },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    return rows.map((r) => r.id);
+  }
+
   /** Extends the lease and records progress. Returns false when the worker no longer owns a RUNNING job. */
-  async heartbeat(id: string, owner: string, leaseMs: number, progress?: JobProgress, checkpoint?: Uint8Array): Promise<boolean> {
+  async heartbeat(id: string, owner: string, leaseMs: number, progress?: JobProgress, checkpoint?: Uint8Array, now: Date = new Date()): Promise<boolean> {
     const result = await this.db.job.updateMany({
       where: { id, leaseOwner: owner, status: "RUNNING" },
       data: {
-        heartbeatAt: new Date(),
-        leaseExpiresAt: new Date(Date.now() + leaseMs),
+        heartbeatAt: now,
+        leaseExpiresAt: new Date(now.getTime() + leaseMs),
         ...(progress ? { iteration: progress.iteration, totalIterations: progress.totalIterations, loss: finiteOrNull(progress.loss) } : {}),
         ...(checkpoint ? { checkpoint: checkpoint as Uint8Array<ArrayBuffer> } : {}),
       },

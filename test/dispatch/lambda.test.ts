@@ -55,7 +55,13 @@ describe("Lambda dispatch", () => {
 
     const handler = createLambdaWorker({ store: t.store, registry: handlers.registry, log: silent, dispatcher, safetyMarginMs: 1000 });
     const longContext = { awsRequestId: "req-null", getRemainingTimeInMillis: () => 60_000 };
-    expect(await handler(payloads()[0].payload, longContext)).toEqual({ jobId: nullJob, result: "succeeded" });
+    // The synthesis job's own invocation comes before its null distribution exists: it is not claimable, so the
+    // invocation ends at once instead of waiting in the function for the null.
+    expect(await handler(payloads()[1].payload, { ...longContext, awsRequestId: "req-early" })).toEqual({ jobId: view.jobs[0].id, result: "skipped" });
+    lambdaMock.resetHistory();
+    expect(await handler({ jobId: nullJob }, longContext)).toEqual({ jobId: nullJob, result: "succeeded" });
+    // The null's invocation hands the job that waited for it to the dispatcher.
+    expect(payloads()).toEqual([{ functionName: "metamers-synthesize", type: "Event", payload: { jobId: view.jobs[0].id } }]);
 
     // First invocation: its time is already at the safety margin, so after one step it checkpoints and re-dispatches
     // itself (deterministic: the deadline does not depend on how fast this machine steps).

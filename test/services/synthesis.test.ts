@@ -141,8 +141,9 @@ describe("synthesis jobs (service + handlers, real lenet, real PostgreSQL)", () 
 
   it("fails a job whose loss becomes non-finite with NON_FINITE_LOSS and keeps its checkpoint", async () => {
     const registered = await t.services.models.register(ctx, { name: "log", modality: "IMAGE", data: Buffer.from(logModel()).toString("base64") });
-    // Dark pixels: the optimiser drives them to 0 and the clamp lands on log(0) = -Inf.
-    const dark = await renderImage(new Float32Array(16).map((_, i) => (i % 3) * 0.004), [1, 1, 4, 4], [0, 1]);
+    // Dark pixels: the optimiser drives them to 0 and the clamp lands on log(0) = -Inf. None is 0 to begin with: the
+    // set's null distribution needs finite activations, and a synthesis job runs only once its null exists.
+    const dark = await renderImage(new Float32Array(16).map((_, i) => (i % 3) * 0.004 + 0.004), [1, 1, 4, 4], [0, 1]);
     const darker = await renderImage(new Float32Array(16).map((_, i) => (i % 2) * 0.008 + 0.004), [1, 1, 4, 4], [0, 1]);
     const set = await addImageSet(t.services, ctx, registered.model.id, [dark, darker].map((r) => Buffer.from(r.bytes).toString("base64")), "dark");
     const everyStep = new SynthesisService(t.store, t.services.models, new NoDispatcher(), { checkpointEvery: 1, nullPairs: 2 });
@@ -156,5 +157,23 @@ describe("synthesis jobs (service + handlers, real lenet, real PostgreSQL)", () 
     expect(job.iteration).toBe(failedAt - 1); // progress and checkpoint of the last good step
     expect(job.hasCheckpoint).toBe(true);
     expect(await t.store.metamers.findByJob(job.id)).toBeNull();
+  });
+
+  it("refuses a null distribution over non-finite activations once, and fails its synthesis jobs with that reason", async () => {
+    const registered = await t.services.models.register(ctx, { name: "log-zero", modality: "IMAGE", data: Buffer.from(logModel()).toString("base64") });
+    // A black pixel: log(0) = -Infinity in the natural stimulus's own activations.
+    const black = await renderImage(new Float32Array(16).map((_, i) => (i % 3) * 0.004), [1, 1, 4, 4], [0, 1]);
+    const grey = await renderImage(new Float32Array(16).fill(0.5), [1, 1, 4, 4], [0, 1]);
+    const set = await addImageSet(t.services, ctx, registered.model.id, [black, grey].map((r) => Buffer.from(r.bytes).toString("base64")), "black");
+    const view = await service.synthesize(ctx, { modelId: registered.model.id, stages: ["logx"], stimulusIds: [set.stimuli[1].id], config: { rounds: 1, stepsPerRound: 5 } });
+    expect(await drain()).toEqual(["NULL_DISTRIBUTION:failed", "SYNTHESIS:failed"]);
+    const nullJob = (await t.store.jobs.find(view.jobs[0].dependsOnId!))!;
+    expect(nullJob).toMatchObject({ status: "FAILED", attempts: 1, errorCode: "INVALID_STIMULUS" });
+    expect(nullJob.errorMessage).toBe(
+      `stimulus set ${set.set.id}: stimulus 's0.png' (${set.stimuli[0].id}) gives -Infinity at unit 0 of stage logx; a null distribution needs finite activations`,
+    );
+    const job = (await t.store.jobs.find(view.jobs[0].id))!;
+    expect(job).toMatchObject({ status: "FAILED", errorCode: "DEPENDENCY_FAILED", iteration: 0 });
+    expect(job.errorMessage).toContain(`needs failed (INVALID_STIMULUS: stimulus set ${set.set.id}: stimulus 's0.png'`);
   });
 });
