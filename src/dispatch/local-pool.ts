@@ -1,11 +1,13 @@
 import { fork, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AppConfig } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { PgConfig } from "../store/pg-config.js";
+import type { Store } from "../store/store.js";
 import type { Dispatcher } from "./dispatcher.js";
-import type { WorkerMessage } from "./worker-process.js";
+import type { WorkerJobEvent, WorkerMessage } from "./worker-process.js";
 
 export interface LocalPoolOptions {
   size: number;
@@ -17,17 +19,31 @@ export interface LocalPoolOptions {
   pollMs?: number;
   /** Replace a worker that died (default true). */
   respawn?: boolean;
+  /**
+   * The server's store. With it, the jobs of a worker that died are claimable as soon as the pool sees it exit,
+   * instead of after their lease; without it they wait for the lease.
+   */
+  store?: Store;
 }
+
+/** What `LocalWorkerPool.events` emits as "job": a worker's job event, with the worker it came from. */
+export type PoolJobEvent = WorkerJobEvent & { workerId: string; pid: number };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../..");
 
 /**
  * The embedded dispatcher: `size` worker processes (METAMERS_WORKERS, default one per core) claiming jobs from
- * PostgreSQL. A worker that dies is replaced; its job is resumed by whichever worker claims it after the lease.
+ * PostgreSQL. A worker that dies is replaced; its job is resumed by whichever worker claims it next (at once when the
+ * pool has the store, else after the lease).
+ *
+ * `events` emits "job" (PoolJobEvent: a checkpoint saved, a job finished) and "worker-lost" ({ workerId, pid,
+ * jobIds }: a worker died and these jobs of it were freed): for operators' metrics and for tests that act on a
+ * worker mid-job without polling.
  */
 export class LocalWorkerPool implements Dispatcher {
   readonly kind = "local" as const;
+  readonly events = new EventEmitter();
   private readonly children = new Map<string, ChildProcess>();
   private stopping = false;
   private nextId = 0;
@@ -83,12 +99,20 @@ export class LocalWorkerPool implements Dispatcher {
       this.children.delete(workerId);
       if (this.stopping) return;
       this.options.log.warn({ event: "pool.worker_exited", workerId, pid: child.pid, code, signal }, "worker exited; replacing it");
+      void this.freeJobsOf(workerId, child.pid!);
       if (this.options.respawn !== false) void this.spawn().catch((e) => this.options.log.error({ err: e }, "worker respawn failed"));
     });
     return new Promise<void>((resolve, reject) => {
       child.once("error", reject);
       child.on("message", (m: { type?: string }) => {
         if (m?.type === "ready") resolve();
+        else if (m?.type === "checkpoint" || m?.type === "finished") {
+          const event = { ...(m as WorkerJobEvent), workerId, pid: child.pid! } satisfies PoolJobEvent;
+          // A job that ended may have unblocked jobs depending on it (a null distribution's synthesis jobs): wake the
+          // idle workers now rather than at their next poll.
+          if (event.type === "finished") void this.dispatch();
+          this.events.emit("job", event);
+        }
       });
       send(child, {
         type: "init",
@@ -101,6 +125,31 @@ export class LocalWorkerPool implements Dispatcher {
       });
     });
   }
+
+  /**
+   * A dead process holds nothing: end its leases now (its owner name is `${workerId}-${pid}`, worker-process.ts) and
+   * wake the others, so its job resumes from its checkpoint at once rather than after the lease (and, for a null
+   * distribution job, the jobs depending on it are not held back for a lease period).
+   */
+  private async freeJobsOf(workerId: string, pid: number): Promise<void> {
+    let jobIds: string[] = [];
+    try {
+      if (this.options.store) jobIds = await this.options.store.jobs.expireLeasesOf(`${workerId}-${pid}`);
+      if (jobIds.length) this.options.log.info({ event: "pool.jobs_freed", workerId, pid, jobIds }, "freed the jobs of a dead worker");
+      await this.dispatch();
+    } catch (e) {
+      // The lease still frees them; this only makes it sooner.
+      this.options.log.warn({ err: e, workerId, pid }, "could not free a dead worker's jobs; they wait for their lease");
+    }
+    this.events.emit("worker-lost", { workerId, pid, jobIds } satisfies PoolWorkerLost);
+  }
+}
+
+export interface PoolWorkerLost {
+  workerId: string;
+  pid: number;
+  /** The RUNNING jobs it held, now claimable (empty without a store). */
+  jobIds: string[];
 }
 
 function send(child: ChildProcess, message: WorkerMessage): void {

@@ -15,7 +15,7 @@ export async function startDispatcher(app: App, database: PgConfig): Promise<Dis
     if (!jobs.lambdaFunction) throw new Error("METAMERS_DISPATCHER=lambda needs METAMERS_LAMBDA_FUNCTION (the synthesis function's name)");
     dispatcher = new LambdaDispatcher({ functionName: jobs.lambdaFunction, endpoint: jobs.lambdaEndpoint, region: jobs.lambdaRegion });
   } else if (jobs.dispatcher === "local" && jobs.workers > 0) {
-    const pool = new LocalWorkerPool({ size: jobs.workers, database, config: app.config, log: app.log });
+    const pool = new LocalWorkerPool({ size: jobs.workers, database, config: app.config, log: app.log, store: app.store });
     await pool.start();
     dispatcher = pool;
   } else {

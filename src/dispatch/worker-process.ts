@@ -21,6 +21,13 @@ export interface WorkerInit {
 
 export type WorkerMessage = WorkerInit | { type: "wake" } | { type: "stop" };
 
+/** What a worker tells the pool about its jobs (LocalWorkerPool.events). */
+export type WorkerJobEvent =
+  | { type: "checkpoint"; jobId: string; kind: string; iteration: number }
+  | { type: "finished"; jobId: string; kind: string; result: string };
+
+const tell = (event: WorkerJobEvent) => process.send?.(event, () => undefined);
+
 let worker: JobWorker | null = null;
 let shutdown: (() => Promise<void>) | null = null;
 
@@ -33,8 +40,12 @@ process.on("message", (message: WorkerMessage) => {
       owner: `${message.workerId}-${process.pid}`,
       leaseMs: message.leaseMs,
       heartbeatMs: message.heartbeatMs,
+      onCheckpoint: (e) => tell({ type: "checkpoint", ...e }),
     });
-    worker = new JobWorker(queue, { pollMs: message.pollMs });
+    worker = new JobWorker(queue, {
+      pollMs: message.pollMs,
+      onRan: ({ job, result }) => tell({ type: "finished", jobId: job.id, kind: job.kind, result }),
+    });
     worker.start();
     shutdown = async () => {
       await worker!.stop();
