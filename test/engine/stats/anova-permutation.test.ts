@@ -80,16 +80,14 @@ describe("relabelled F statistics without rebuilding the data", () => {
     }
   });
 
-  it("runs the paper's default 10,000 permutations on 84 participants x 2 observers x 8 stages quickly", () => {
+  // Its speed (per relabelling, against rebuilding the data and recomputing the F) is measured by
+  // `npm run bench:stats`, not here: a wall-clock bound in a unit test fails on a busy machine and proves little.
+  it("runs the paper's default 10,000 permutations on 84 participants x 2 observers x 8 stages", () => {
     const y = randomCube(new SeededRandom(10), 84, 2, 8, 0.05);
-    const started = performance.now();
     const r = permutationRepeatedMeasures(y);
-    const elapsed = performance.now() - started;
     expect(r.permutations).toBe(10_000);
+    expect(r.a.F).toBeCloseTo(repeatedMeasuresF(y, 84, 2, 8).a.F, 9);
     expect(r.a.p).toBeGreaterThan(0);
-    // About 1 s unloaded (2.3 s at load 10 on 2 cores, where rebuilding the data per permutation took 6.3 s); the
-    // bound is loose so that a busy CI machine does not fail it, and only guards against pathological slowness.
-    expect(elapsed).toBeLessThan(15_000);
   });
 });
 
