@@ -1,4 +1,5 @@
-// A small GraphQL-over-HTTP client for the CLI and lab scripts.
+// The one GraphQL-over-HTTP client of the project: the CLI, the demo and lab scripts use it. Errors keep the API's
+// public code (`extensions.code`) or a client-side one (UNREACHABLE, BAD_RESPONSE, UPLOAD_FAILED, DOWNLOAD_FAILED).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
@@ -8,10 +9,18 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    /** The named GraphQL operation that failed (`query Name` / `mutation Name`), when there was one. */
+    readonly operation?: string,
   ) {
     super(message);
+    this.name = "ApiError";
   }
 }
+
+type ErrorBody = { errors?: { message: string; extensions?: { code?: string } }[] };
+
+/** The operation name of a GraphQL document (`query DemoCurve(...)` -> DemoCurve), for error reports. */
+const operationName = (query: string): string | undefined => /\b(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
 
 export class MetamersClient {
   constructor(
@@ -24,6 +33,7 @@ export class MetamersClient {
   }
 
   async gql<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    const operation = operationName(query);
     let res: Response;
     try {
       res = await fetch(`${this.url}/graphql`, {
@@ -32,20 +42,51 @@ export class MetamersClient {
         body: JSON.stringify({ query, variables }),
       });
     } catch (e) {
-      throw new ApiError(`cannot reach ${this.url} (${(e as Error).cause ?? (e as Error).message}); is the server running?`, "UNREACHABLE");
+      throw new ApiError(`cannot reach ${this.url} (${(e as Error).cause ?? (e as Error).message}); is the server running?`, "UNREACHABLE", operation);
     }
     const text = await res.text();
-    let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+    let body: { data?: T | null } & ErrorBody;
     try {
       body = JSON.parse(text);
     } catch {
-      throw new ApiError(`unexpected response from ${this.url} (HTTP ${res.status}): ${text.slice(0, 200)}`, "BAD_RESPONSE");
+      throw new ApiError(`unexpected response from ${this.url} (HTTP ${res.status}): ${text.slice(0, 200)}`, "BAD_RESPONSE", operation);
     }
     if (body.errors?.length) {
       const e = body.errors[0];
-      throw new ApiError(e.message, e.extensions?.code ?? "ERROR");
+      throw new ApiError(e.message, e.extensions?.code ?? "ERROR", operation);
     }
-    return body.data as T;
+    if (body.data == null) {
+      throw new ApiError(`unexpected response from ${this.url} (HTTP ${res.status}): expected data or errors, got ${text.slice(0, 200)}`, "BAD_RESPONSE", operation);
+    }
+    return body.data;
+  }
+
+  /** True when a service answers `health` at the URL (no key needed); false when none does or it is not healthy. */
+  async healthy(): Promise<boolean> {
+    try {
+      const data = await this.gql<{ health: { ok: boolean } }>("query Health { health { ok } }");
+      return data.health.ok === true;
+    } catch (e) {
+      if (e instanceof ApiError) return false;
+      throw e;
+    }
+  }
+
+  /** GET a file of the caller's group: `/blobs/<sha256>` for a bare sha256, or any URL the API handed out. */
+  async download(urlOrSha256: string): Promise<Buffer> {
+    const url = /^[0-9a-f]{64}$/.test(urlOrSha256) ? `${this.url}/blobs/${urlOrSha256}` : urlOrSha256;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: this.auth });
+    } catch (e) {
+      throw new ApiError(`cannot reach ${url} (${(e as Error).cause ?? (e as Error).message}); is the server running?`, "UNREACHABLE");
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as ErrorBody;
+      const e = body.errors?.[0];
+      throw new ApiError(`download ${url}: ${e?.message ?? `HTTP ${res.status}`}`, e?.extensions?.code ?? "DOWNLOAD_FAILED");
+    }
+    return Buffer.from(await res.arrayBuffer());
   }
 
   /**
@@ -70,7 +111,7 @@ export class MetamersClient {
       duplex: "half",
     } as RequestInit);
     if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { errors?: { message: string; extensions?: { code?: string } }[] };
+      const body = (await res.json().catch(() => ({}))) as ErrorBody;
       throw new ApiError(body.errors?.[0]?.message ?? `upload failed with HTTP ${res.status}`, body.errors?.[0]?.extensions?.code ?? "UPLOAD_FAILED");
     }
     return { uploadId: createUpload.id };

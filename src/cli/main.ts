@@ -1,12 +1,15 @@
 // `npx metamers <command>`: the command-line client. Commands that talk to a server find it from --url/--key,
-// then METAMERS_URL/METAMERS_API_KEY, then the local data dir ($METAMERS_DATA_DIR/server.json and api-key).
+// then METAMERS_URL/METAMERS_API_KEY, then the local data dir ($METAMERS_DATA_DIR/server.json and api-key):
+// resolveServer in local-server.ts.
 import "reflect-metadata";
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { loadCliEnvironment, type CliEnvironment } from "../config.js";
+import { loadCliEnvironment } from "../config.js";
 import { isAppError } from "../errors.js";
 import { ApiError, MetamersClient } from "./client.js";
 import { MODELS_USAGE, modelsCommand, STIMULI_USAGE, stimuliCommand, type Output } from "./api-commands.js";
+import { resolveServer } from "./local-server.js";
+
+/** Server and key discovery lives in local-server.ts (the demo uses it too); re-exported for scripts and tests. */
+export { resolveServer };
 
 const USAGE = `metamers <command> [options]   (global: --url <server>, --key <api key>, --json; metamers <command> --help)
 
@@ -57,17 +60,6 @@ function takeGlobalFlags(argv: string[]): { rest: string[]; url?: string; key?: 
     } else rest.push(a);
   }
   return { rest, url, key };
-}
-
-export function resolveServer(env: CliEnvironment, flags: { url?: string; key?: string }): { url: string; key?: string } {
-  const serverFile = path.join(env.dataDir, "server.json");
-  const keyFile = path.join(env.dataDir, "api-key");
-  const localUrl = existsSync(serverFile) ? (JSON.parse(readFileSync(serverFile, "utf8")) as { url: string }).url : undefined;
-  const localKey = existsSync(keyFile) ? readFileSync(keyFile, "utf8").trim() : undefined;
-  return {
-    url: (flags.url ?? env.url ?? localUrl ?? "http://127.0.0.1:4000").replace(/\/+$/, "").replace(/\/graphql$/, ""),
-    key: flags.key ?? env.apiKey ?? localKey,
-  };
 }
 
 export async function runCli(argv: string[], out: Output = process.stdout, env = loadCliEnvironment()): Promise<void> {
