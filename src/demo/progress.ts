@@ -34,3 +34,31 @@ export class ProgressBar {
     if (this.tty) process.stderr.write("\n");
   }
 }
+
+/** One step of a demo phase (registering, synthesizing, recognition): `finished` closes the phase. */
+export interface ProgressEvent {
+  phase: string;
+  done: number;
+  total: number;
+  detail?: string;
+  finished?: boolean;
+}
+
+/** Where runDemo reports progress: stderr bars for `npm run demo`, anything (or nothing) for a script or a test. */
+export type ProgressSink = (event: ProgressEvent) => void;
+
+/** A ProgressBar per phase on stderr. */
+export function stderrProgress(): ProgressSink {
+  let bar: ProgressBar | undefined;
+  let phase: string | undefined;
+  return (e) => {
+    if (!bar || e.phase !== phase) {
+      bar = new ProgressBar(e.phase, e.total);
+      phase = e.phase;
+    }
+    if (e.finished) {
+      bar.finish(e.detail);
+      bar = undefined;
+    } else bar.update(e.done, e.detail);
+  };
+}

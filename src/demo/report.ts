@@ -186,7 +186,9 @@ export function formatSummary(result: DemoResult): string {
   for (const m of result.models) {
     lines.push(`${m.name} (${m.regime}${m.epsilon !== null ? `, L2 ε=${m.epsilon}` : ""})`);
     lines.push(`  ${"stage".padEnd(12)}${"generating model".padEnd(22)}${"other models".padEnd(22)}validated`);
-    const stages = [...new Set([...m.otherModelsCurve.map((p) => p.stage), ...m.stages])];
+    // Network order, natural first; a stage without validated metamers has no curve point but keeps its row and place.
+    const curveStages = [...m.generatorCurve, ...m.otherModelsCurve].map((p) => p.stage);
+    const stages = [...new Set([...curveStages.filter((s) => s === "natural"), ...m.stages, ...curveStages])];
     for (const stage of stages) {
       const gen = m.generatorCurve.find((p) => p.stage === stage);
       const oth = m.otherModelsCurve.find((p) => p.stage === stage);

@@ -1,0 +1,213 @@
+// runDemo on a tiny configuration (2 demo models x 2 stages x 2 digits, 1 round x 5 steps) against a real test
+// server whose jobs run on an in-process worker: what the demo registers, synthesizes and reports, checked against
+// the API independently, and a rerun that reuses everything. Which metamers pass validation after 5 steps is up to the
+// models; the expectations follow from the verdicts the API reports (only validated metamers are recognized).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MetamersClient } from "../../src/cli/client.js";
+import type { ProgressEvent } from "../../src/demo/progress.js";
+import { formatSummary } from "../../src/demo/report.js";
+import { runDemo, type DemoOptions, type DemoRun } from "../../src/demo/run.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+import { countRows } from "../helpers/db.js";
+import { inProcessWorker } from "../helpers/synthesis-fixtures.js";
+
+const MANIFEST = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../models/demo/manifest.json"), "utf8")) as {
+  models: Record<string, { stages: Record<string, string> }>;
+};
+/** Two stages spread over each model: its first and its final one. */
+const STAGES = {
+  mlp: ["fc1_relu", "final"],
+  lenet: ["conv1_relu", "final"],
+};
+
+let t: TestApp;
+let key: string;
+let worker: ReturnType<typeof inProcessWorker>;
+let dir: string;
+// The worker runs jobs in this process while runDemo polls the API, as a worker pool would beside the server.
+let draining = true;
+let drainError: unknown;
+let drainLoop: Promise<void>;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  ({ key } = await t.createGroupWithKey("demo-lab", "ADMIN"));
+  worker = inProcessWorker(t);
+  dir = mkdtempSync(path.join(tmpdir(), "run-demo-"));
+  drainLoop = (async () => {
+    while (draining) {
+      try {
+        if ((await worker.drain()).length === 0) await new Promise((r) => setTimeout(r, 50));
+      } catch (e) {
+        drainError = e;
+        return;
+      }
+    }
+  })();
+}, 60_000);
+
+afterAll(async () => {
+  draining = false;
+  await drainLoop;
+  await worker?.close();
+  await t?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const options = (out: string, events: ProgressEvent[]): DemoOptions => ({
+  models: ["mlp", "lenet"],
+  stagesPerModel: 2,
+  perClass: 1,
+  classes: ["3", "7"],
+  shown: 1,
+  schedule: { rounds: 1, stepsPerRound: 5 },
+  out,
+  pollMs: 100,
+  recognitionTimeoutMs: 60_000,
+  progress: (e) => events.push(e),
+});
+
+interface ApiJob {
+  stage: string;
+  status: string;
+  stimulus: { id: string; label: string } | null;
+  metamer: { id: string } | null;
+}
+
+async function batchJobs(batchId: string): Promise<ApiJob[]> {
+  const r = await t.gql<{ synthesisBatch: { jobs: ApiJob[] } }>(
+    `query($id: ID!) { synthesisBatch(id: $id) { jobs { stage status stimulus { id label } metamer { id } } } }`,
+    { id: batchId },
+    key,
+  );
+  expect(r.errors).toBeUndefined();
+  return r.data!.synthesisBatch.jobs;
+}
+
+async function passedOf(metamerId: string): Promise<boolean> {
+  const r = await t.gql<{ metamer: { passed: boolean } }>(`query($id: ID!) { metamer(id: $id) { passed } }`, { id: metamerId }, key);
+  return r.data!.metamer.passed;
+}
+
+describe("runDemo on 2 models x 2 stages x 2 digits", () => {
+  let first: DemoRun;
+  const events: ProgressEvent[] = [];
+
+  it("registers the models, synthesizes every model x stage x digit, waits for recognition and writes the report", async () => {
+    const out = path.join(dir, "report.html");
+    first = await runDemo(options(out, events), new MetamersClient(t.url, key));
+    expect(drainError).toBeUndefined();
+
+    // The models, registered under the demo names with every stage label of the manifest.
+    const listed = await t.gql<{ models: { totalCount: number; edges: { node: { id: string; name: string; stageLabels: Record<string, string> } }[] } }>(
+      `{ models(first: 10) { totalCount edges { node { id name stageLabels } } } }`,
+      {},
+      key,
+    );
+    expect(listed.data!.models.totalCount).toBe(2);
+    for (const { node } of listed.data!.models.edges) {
+      expect(first.models[node.name].id).toBe(node.id);
+      expect(node.stageLabels).toEqual(MANIFEST.models[node.name].stages);
+    }
+
+    // One metamer per model x stage x digit (digits: the first test digit of classes 3 and 7).
+    const stimuli = await t.gql<{ stimulusSet: { name: string; stimuli: { edges: { node: { id: string; label: string } }[] } } }>(
+      `query($id: ID!) { stimulusSet(id: $id) { name stimuli(first: 10) { edges { node { id label } } } } }`,
+      { id: first.stimulusSetId },
+      key,
+    );
+    expect(stimuli.data!.stimulusSet.name).toBe("demo: MNIST test digits, 1 per class of 3,7");
+    expect(stimuli.data!.stimulusSet.stimuli.edges.map((e) => e.node.label).sort()).toEqual(["3", "7"]);
+    const stimulusIds = stimuli.data!.stimulusSet.stimuli.edges.map((e) => e.node.id).sort();
+
+    const passedByModel: Record<string, number[]> = {};
+    /** Stimuli with at least one validated metamer of the model: the natural point is their recognition. */
+    const naturalByModel: Record<string, number> = {};
+    for (const [name, stages] of Object.entries(STAGES)) {
+      const jobs = await batchJobs(first.batches[name]);
+      const tensors = stages.map((s) => MANIFEST.models[name].stages[s]);
+      expect(jobs.map((j) => j.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+      const cells = jobs.map((j) => `${j.stage}|${j.stimulus!.id}`).sort();
+      expect(cells).toEqual(tensors.flatMap((tensor) => stimulusIds.map((id) => `${tensor}|${id}`)).sort());
+      expect(new Set(jobs.map((j) => j.metamer!.id)).size).toBe(4);
+      const verdicts = await Promise.all(jobs.map(async (j) => ({ ...j, passed: await passedOf(j.metamer!.id) })));
+      passedByModel[name] = tensors.map((tensor) => verdicts.filter((j) => j.stage === tensor && j.passed).length);
+      naturalByModel[name] = new Set(verdicts.filter((j) => j.passed).map((j) => j.stimulus!.id)).size;
+    }
+    console.log(`validated metamers per stage: ${JSON.stringify(passedByModel)}`);
+
+    // The result: per model its stages, the validation shares the API reports, and curves whose points and n follow
+    // from them: the natural digits first, then each stage that has validated metamers (only those are recognized).
+    const { result } = first;
+    expect(result.schedule).toEqual({ rounds: 1, stepsPerRound: 5 });
+    expect(result.models.map((m) => m.name)).toEqual(["mlp", "lenet"]);
+    for (const m of result.models) {
+      const stages = STAGES[m.name as keyof typeof STAGES];
+      const passed = passedByModel[m.name];
+      expect(m.stages).toEqual(stages);
+      expect(m.validation).toEqual(stages.map((stage, s) => ({ stage, passed: passed[s], total: 2 })));
+      const withMetamers = stages.filter((_, s) => passed[s] > 0);
+      const natural = naturalByModel[m.name];
+      const naturalPoint = (n: number) => (natural > 0 ? [["natural", n]] : []);
+      expect(m.generatorCurve.map((p) => [p.stage, p.n])).toEqual([...naturalPoint(natural), ...withMetamers.map((s) => [s, passed[stages.indexOf(s)]])]);
+      expect(m.otherModelsCurve.map((p) => [p.stage, p.n])).toEqual([...naturalPoint(1), ...withMetamers.map((s) => [s, 1])]);
+      for (const p of [...m.generatorCurve, ...m.otherModelsCurve]) {
+        expect(p.mean).toBeGreaterThanOrEqual(0);
+        expect(p.mean).toBeLessThanOrEqual(1);
+      }
+      // The grid: the one shown digit per class at each stage, as the PNGs the service rendered.
+      expect(m.metamers.map((g) => `${g.stage}/${g.digit}`).sort()).toEqual(stages.flatMap((s) => [`${s}/0`, `${s}/1`]).sort());
+      for (const g of m.metamers) expect(Buffer.from(g.png, "base64").subarray(1, 4).toString()).toBe("PNG");
+    }
+    // The cross-model matrix at the final stage: every recognizer judged every validated final-stage metamer.
+    const finalPassed = result.models.map((m) => passedByModel[m.name][1]);
+    expect(result.crossModel!.n).toEqual(finalPassed.map((p) => [p, p]));
+    expect(result.findings).toHaveLength(2); // one per standard model; no adversarial or control model in this run
+    expect(result.digits.map((d) => d.label)).toEqual(["3", "7"]);
+
+    // The console summary: a row per stage in network order, natural first, a stage without validated metamers too.
+    const summary = formatSummary(result);
+    for (const m of result.models) {
+      const block = summary.slice(summary.indexOf(`${m.name} (`)).split("\n").slice(2, 2 + m.stages.length + 1);
+      const rows = block.map((line) => line.trim().split(/\s+/)[0]).filter((s) => s === "natural" || m.stages.includes(s));
+      expect(rows).toEqual([...(naturalByModel[m.name] > 0 ? ["natural"] : []), ...m.stages]);
+    }
+
+    // Progress: each phase reported and closed.
+    const finished = events.filter((e) => e.finished).map((e) => e.phase);
+    expect(finished).toEqual(["registering models", "synthesizing 1x5", "cross-model recognition"]);
+
+    // The report file with its sections.
+    const html = readFileSync(out, "utf8");
+    expect(first.reportPath).toBe(out);
+    for (const heading of ["<h2>Findings</h2>", "<h2>Models</h2>", "<h2>Natural digits and their metamers", "<h2>Cross-model recognition"]) {
+      expect(html).toContain(heading);
+    }
+    expect(html).toContain('id="model-mlp"');
+    expect(html).toContain('id="model-lenet"');
+    expect(html.match(/<svg[^>]*class="curve/g)).toHaveLength(2);
+  }, 120_000);
+
+  it("reuses everything on a rerun: same models, set and batches, no new rows", async () => {
+    const before = await countRows(t.store);
+    const again = await runDemo(options(path.join(dir, "again.html"), []), new MetamersClient(t.url, key));
+    expect(again.models).toEqual(first.models);
+    expect(again.stimulusSetId).toBe(first.stimulusSetId);
+    expect(again.batches).toEqual(first.batches);
+    expect(await countRows(t.store)).toEqual(before);
+    expect(again.result.models.map((m) => m.validation)).toEqual(first.result.models.map((m) => m.validation));
+  }, 60_000);
+
+  it("refuses options it cannot run, naming what was expected and what arrived", async () => {
+    const client = new MetamersClient(t.url, key);
+    await expect(runDemo({ models: ["mlp", "vgg"] }, client)).rejects.toMatchObject({
+      code: "BAD_USER_INPUT",
+      message: expect.stringMatching(/^models: expected names from mlp, lenet, .*got vgg$/),
+    });
+    await expect(runDemo({ classes: ["3", "x"] }, client)).rejects.toMatchObject({ code: "BAD_USER_INPUT", message: expect.stringContaining("got [3,x]") });
+    await expect(runDemo({ stagesPerModel: 0 }, client)).rejects.toMatchObject({ code: "BAD_USER_INPUT", message: "stagesPerModel: expected a positive integer, got 0" });
+  });
+});
