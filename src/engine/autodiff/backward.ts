@@ -1,16 +1,21 @@
-// The driver: finds the nodes between the input and the stage tensor, walks them in reverse topological order,
-// asks each op's rule for its VJP, sums fan-out with one Sum per tensor and un-broadcasts in one place. The result
-// is one ONNX model: forward nodes copied unchanged (ORT keeps its fusions) + loss + backward nodes.
-import type { onnx as O } from "onnx-proto";
+// The driver: finds the nodes between the input and the stage tensor, seeds the reverse walk with the loss's
+// gradient (losses.ts), walks the nodes in reverse topological order asking each op's rule for its VJP (rules.ts),
+// sums fan-out with one Sum per tensor, and assembles one ONNX model: forward nodes copied unchanged (ORT keeps
+// its fusions) + loss + backward nodes (assemble.ts).
 import { AppError } from "../../errors.js";
 import type { NodeView, OnnxModel } from "../onnx/model.js";
-import { DataType, FLOAT_TYPES, onnx, toNumber } from "../onnx/proto.js";
+import { DataType, FLOAT_TYPES } from "../onnx/proto.js";
 import type { TensorValue } from "../onnx/tensor.js";
 import { attrInt } from "../onnx/attributes.js";
+import { assembleGradientGraph, type GradientGraph } from "./assemble.js";
 import { GraphBuilder } from "./builder.js";
+import { vjpContext } from "./context.js";
+import { isFakeRelu, isLossKind, LOSSES, type Loss, type LossKind } from "./losses.js";
 import { INTEGER_OUTPUTS, NO_GRADIENT_OPS, RULES } from "./rules.js";
 import { RuleLimitation, type VjpContext } from "./types.js";
-import { upgradeNode } from "./upgrade.js";
+
+export { GRADIENT_IO, type GradientGraph } from "./assemble.js";
+export type { LossKind } from "./losses.js";
 
 export interface UnsupportedOp {
   opType: string;
@@ -28,8 +33,6 @@ export interface ProbeInfo {
   values: Map<string, TensorValue>;
 }
 
-export type LossKind = "normalizedL2" | "mse";
-
 export interface GradientGraphOptions {
   /** the Relu producing the stage tensor passes gradients unchanged (the paper's "fake ReLU") */
   fakeRelu?: boolean;
@@ -38,17 +41,6 @@ export interface GradientGraphOptions {
   outputActivations?: boolean;
   outputLogits?: boolean;
 }
-
-export interface GradientGraph {
-  bytes: Uint8Array;
-  inputShape: number[];
-  stageShape: number[];
-  logitsShape?: number[];
-  nodeCount: number;
-}
-
-/** Public tensor names of the gradient graph. */
-export const GRADIENT_IO = { x: "x", target: "target", loss: "loss", grad: "grad", activations: "activations", logits: "logits" } as const;
 
 function producesFloat(model: OnnxModel, node: NodeView, outIndex: number, dataTypes?: Map<string, number>): boolean {
   const known = dataTypes?.get(node.outputs[outIndex]);
@@ -117,7 +109,7 @@ function unsupportedOn(model: OnnxModel, path: NodeView[], active: Set<string>, 
   for (const n of path) for (const i of n.inputs) if (active.has(i)) onPathOutputs.add(i);
   for (const n of path) {
     const base = { opType: n.opType, opset: model.opsetOf(n), nodeName: n.name };
-    if (fakeRelu && n.opType === "Relu" && n.outputs[0] === stage) continue;
+    if (isFakeRelu(n, stage, fakeRelu)) continue;
     const r = n.domain ? undefined : RULES[n.opType];
     if (!r) {
       problems.push(n.domain ? { ...base, reason: `op of domain '${n.domain}'` } : base);
@@ -150,7 +142,7 @@ export function checkDifferentiable(
     const listed = new Set(problems.map((p) => p.nodeName));
     for (const n of path) {
       const limit = options.limitations.get(n.name);
-      if (limit && !listed.has(n.name) && !(options.fakeRelu && n.opType === "Relu" && n.outputs[0] === stage)) problems.push(limit);
+      if (limit && !listed.has(n.name) && !isFakeRelu(n, stage, options.fakeRelu)) problems.push(limit);
     }
     const order = new Map(path.map((n) => [n.name, n.index]));
     problems.sort((a, b) => (order.get(a.nodeName) ?? 0) - (order.get(b.nodeName) ?? 0));
@@ -165,23 +157,23 @@ export function checkDifferentiable(
 export function ruleLimitations(model: OnnxModel, probe: ProbeInfo): Map<string, UnsupportedOp> {
   const active = activeTensors(model, probe.dataTypes);
   const found = new Map<string, UnsupportedOp>();
-  const dependent = dataDependentTensors(model);
+  const facts = forwardFacts(model, probe, active);
   const scratch = new GraphBuilder(gradientOpset(model.opset), new Set());
   for (const node of model.nodes) {
     const r = node.domain ? undefined : RULES[node.opType];
     if (!r || !node.inputs.some((i) => i && active.has(i))) continue;
-    const ctx: VjpContext = {
+    // Placeholder gradient names and lenient shapes: only whether the rule throws matters here.
+    const ctx = vjpContext({
       node,
       opset: model.opsetOf(node),
       b: scratch,
       shape: (name) => probe.shapes.get(name) ?? model.constantValue(name)?.dims ?? [],
-      dataType: (name) => probe.dataTypes.get(name) ?? model.constantValue(name)?.dataType ?? DataType.FLOAT,
-      constant: (name) => (active.has(name) ? undefined : (model.constantValue(name) ?? (dependent.has(name) ? undefined : probe.values.get(name)))),
+      ...facts,
       dy: node.outputs.map((o) => (o && active.has(o) ? `dy:${o}` : null)),
       needs: (i) => Boolean(node.inputs[i]) && active.has(node.inputs[i]),
       scalar: (v) => scratch.scalar(v),
       unbroadcast: (g) => g,
-    };
+    });
     try {
       r.vjp(ctx);
     } catch (e) {
@@ -206,51 +198,98 @@ export function gradientOpset(modelOpset: number): number {
   return Math.max(17, modelOpset);
 }
 
-export function buildGradientGraph(model: OnnxModel, probe: ProbeInfo, stage: string, options: GradientGraphOptions = {}): GradientGraph {
-  const { path, active } = gradientPath(model, stage, probe.dataTypes);
-  const fakeRelu = options.fakeRelu ?? false;
-  const unsupported = unsupportedOn(model, path, active, stage, fakeRelu);
-  if (unsupported.length) {
-    throw new AppError("UNSUPPORTED_MODEL", `stage '${stage}' cannot be differentiated: no gradient rule for ${describeUnsupported(unsupported)}`, {
-      unsupportedOps: unsupported,
-    });
+/** What rules may ask about forward tensors besides shapes; the same for the driver and the dry run. */
+function forwardFacts(model: OnnxModel, probe: ProbeInfo, active: Set<string>) {
+  const dependent = dataDependentTensors(model);
+  return {
+    dataType: (name: string): number => probe.dataTypes.get(name) ?? model.constantValue(name)?.dataType ?? DataType.FLOAT,
+    // Probe values are usable only for tensors the input data cannot change (shape arithmetic, not an ArgMax).
+    constant: (name: string): TensorValue | undefined => {
+      if (active.has(name)) return undefined;
+      return model.constantValue(name) ?? (dependent.has(name) ? undefined : probe.values.get(name));
+    },
+  };
+}
+
+function lossFor(kind: GradientGraphOptions["loss"]): Loss {
+  const name = kind ?? "normalizedL2";
+  if (!isLossKind(name)) {
+    throw new AppError("BAD_USER_INPUT", `loss: expected one of ${Object.keys(LOSSES).map((k) => `"${k}"`).join(", ")}, got ${JSON.stringify(kind)}`);
   }
-  if (!active.has(stage)) {
-    throw new AppError("BAD_USER_INPUT", `stage: tensor '${stage}' does not depend on the model input through floating-point ops, so it has no input gradient`);
-  }
-  const shapeOf = (name: string): number[] => {
+  return LOSSES[name];
+}
+
+/** Shapes from the probe run (the input's and constants' from the file); a tensor without one is a bug here. */
+function staticShapes(model: OnnxModel, probe: ProbeInfo): (name: string) => number[] {
+  return (name) => {
     const s = probe.shapes.get(name) ?? (name === model.inputName ? model.inputShape : model.constantValue(name)?.dims);
     if (!s) throw new AppError("INTERNAL", `no static shape known for tensor '${name}'`);
     return s;
   };
+}
+
+/** Every tensor name of the forward graph, in file order: generated names must avoid them all. */
+function forwardNames(model: OnnxModel): Set<string> {
   const taken = new Set<string>();
   for (const n of model.nodes) for (const t of [...n.inputs, ...n.outputs]) taken.add(t);
   for (const t of model.initializers.keys()) taken.add(t);
-  const opset = gradientOpset(model.opset);
-  const b = new GraphBuilder(opset, taken);
+  return taken;
+}
+
+function cannotDifferentiate(stage: string, unsupported: UnsupportedOp[]): AppError {
+  return new AppError("UNSUPPORTED_MODEL", `stage '${stage}' cannot be differentiated: no gradient rule for ${describeUnsupported(unsupported)}`, {
+    unsupportedOps: unsupported,
+  });
+}
+
+export function buildGradientGraph(model: OnnxModel, probe: ProbeInfo, stage: string, options: GradientGraphOptions = {}): GradientGraph {
+  const loss = lossFor(options.loss);
+  const { path, active } = gradientPath(model, stage, probe.dataTypes);
+  const fakeRelu = options.fakeRelu ?? false;
+  const unsupported = unsupportedOn(model, path, active, stage, fakeRelu);
+  if (unsupported.length) throw cannotDifferentiate(stage, unsupported);
+  if (!active.has(stage)) {
+    throw new AppError("BAD_USER_INPUT", `stage: tensor '${stage}' does not depend on the model input through floating-point ops, so it has no input gradient`);
+  }
+  const shapeOf = staticShapes(model, probe);
+  const taken = forwardNames(model);
+  const b = new GraphBuilder(gradientOpset(model.opset), taken);
 
   const stageShape = shapeOf(stage);
-  const targetIn = b.fresh("target");
+  const target = b.fresh("target");
+  const lossNodes = loss(b, stage, target, stageShape);
+  const gradX = walkBackward({ model, probe, path, active, stage, seed: lossNodes.seed, b, shapeOf, fakeRelu });
+  return assembleGradientGraph(model, b, taken, {
+    stage,
+    stageShape,
+    target,
+    loss: lossNodes.loss,
+    gradX,
+    outputActivations: options.outputActivations,
+    outputLogits: options.outputLogits,
+    shapeOf,
+  });
+}
 
-  // ---- loss and its gradient with respect to the stage activations -----------------------------------------
-  const diff = b.op("Sub", [stage, targetIn]);
-  let loss: string;
-  let seed: string;
-  if ((options.loss ?? "normalizedL2") === "normalizedL2") {
-    // loss = ||a - t|| / ||t||;  dloss/da = (a - t) / (||a - t|| ||t||)  (0 when a == t)
-    const diffNorm = b.op("Sqrt", [b.reduceSum(b.op("Mul", [diff, diff]), null, false)]);
-    const targetNorm = b.op("Sqrt", [b.reduceSum(b.op("Mul", [targetIn, targetIn]), null, false)]);
-    loss = b.op("Div", [diffNorm, targetNorm]);
-    seed = b.op("Div", [diff, b.op("Mul", [b.op("Max", [diffNorm, b.scalar(1e-30)]), targetNorm])]);
-  } else {
-    // loss = mean((a - t)^2);  dloss/da = 2 (a - t) / n
-    const n = stageShape.reduce((p, q) => p * q, 1);
-    loss = b.reduceMean(b.op("Mul", [diff, diff]), null, false);
-    seed = b.op("Mul", [diff, b.scalar(2 / n)]);
-  }
+interface Walk {
+  model: OnnxModel;
+  probe: ProbeInfo;
+  /** the nodes between the input and the stage, in topological order */
+  path: NodeView[];
+  active: Set<string>;
+  stage: string;
+  /** d loss / d stage */
+  seed: string;
+  b: GraphBuilder;
+  shapeOf: (name: string) => number[];
+  fakeRelu: boolean;
+}
 
-  // ---- reverse walk ----------------------------------------------------------------------------------------
-  const contributions = new Map<string, string[]>([[stage, [seed]]]);
+/** Emits the backward nodes from the stage to the model input; returns the name of d loss / d input. */
+function walkBackward(w: Walk): string {
+  const { model, probe, active, stage, b } = w;
+  // A tensor read by several nodes gets one contribution from each; they are summed once, when first needed.
+  const contributions = new Map<string, string[]>([[stage, [w.seed]]]);
   const totals = new Map<string, string | null>();
   const total = (t: string): string | null => {
     if (totals.has(t)) return totals.get(t)!;
@@ -259,50 +298,27 @@ export function buildGradientGraph(model: OnnxModel, probe: ProbeInfo, stage: st
     totals.set(t, g);
     return g;
   };
-  const unbroadcast = (g: string, from: number[], to: number[]): string => {
-    if (from.length === to.length && from.every((d, i) => d === to[i])) return g;
-    const lead = from.length - to.length;
-    const axes: number[] = [];
-    for (let i = 0; i < from.length; i++) if (i < lead || (to[i - lead] === 1 && from[i] !== 1)) axes.push(i);
-    return b.reshape(axes.length ? b.reduceSum(g, axes, true) : g, to);
-  };
-  const dependent = dataDependentTensors(model);
-  const constant = (name: string): TensorValue | undefined => {
-    if (active.has(name)) return undefined;
-    return model.constantValue(name) ?? (dependent.has(name) ? undefined : probe.values.get(name));
-  };
-  for (let k = path.length - 1; k >= 0; k--) {
-    const node = path[k];
+  const facts = forwardFacts(model, probe, active);
+  for (let k = w.path.length - 1; k >= 0; k--) {
+    const node = w.path[k];
     const dy = node.outputs.map((o) => (o ? total(o) : null));
     if (dy.every((g) => g === null)) continue;
-    let grads: (string | null | undefined)[];
-    if (fakeRelu && node.opType === "Relu" && node.outputs[0] === stage) {
-      grads = [dy[0]]; // fake ReLU: identity backward at the matched stage
-    } else {
-      const ctx: VjpContext = {
-        node,
-        opset: model.opsetOf(node),
-        b,
-        shape: shapeOf,
-        dataType: (name) => probe.dataTypes.get(name) ?? model.constantValue(name)?.dataType ?? DataType.FLOAT,
-        constant,
-        dy,
-        needs: (i) => Boolean(node.inputs[i]) && active.has(node.inputs[i]),
-        scalar: (v) => b.scalarOf(v, probe.dataTypes.get(node.inputs[0]) ?? DataType.FLOAT),
-        unbroadcast,
-      };
-      try {
-        grads = RULES[node.opType].vjp(ctx);
-      } catch (e) {
-        if (e instanceof RuleLimitation) {
-          const u: UnsupportedOp = { opType: node.opType, opset: model.opsetOf(node), nodeName: node.name, reason: e.message };
-          throw new AppError("UNSUPPORTED_MODEL", `stage '${stage}' cannot be differentiated: no gradient rule for ${describeUnsupported([u])}`, {
-            unsupportedOps: [u],
-          });
-        }
-        throw e;
-      }
-    }
+    const grads = isFakeRelu(node, stage, w.fakeRelu)
+      ? [dy[0]] // identity backward at the matched stage
+      : applyRule(
+          stage,
+          vjpContext({
+            node,
+            opset: model.opsetOf(node),
+            b,
+            shape: w.shapeOf,
+            ...facts,
+            dy,
+            needs: (i) => Boolean(node.inputs[i]) && active.has(node.inputs[i]),
+            scalar: (v) => b.scalarOf(v, probe.dataTypes.get(node.inputs[0]) ?? DataType.FLOAT),
+            unbroadcast: (g, from, to) => b.unbroadcast(g, from, to),
+          }),
+        );
     node.inputs.forEach((inp, i) => {
       const g = grads[i];
       if (!g || !inp || !active.has(inp)) return;
@@ -313,72 +329,16 @@ export function buildGradientGraph(model: OnnxModel, probe: ProbeInfo, stage: st
   }
   const gradX = total(model.inputName);
   if (!gradX) throw new AppError("BAD_USER_INPUT", `stage: tensor '${stage}' does not depend on the model input`);
+  return gradX;
+}
 
-  // ---- assemble: forward (renamed where a name collides with the public I/O) + backward, pruned -------------
-  const publicNames = new Set<string>(Object.values(GRADIENT_IO));
-  const rename = new Map<string, string>();
-  for (const t of taken) if (publicNames.has(t)) rename.set(t, b.fresh(`fwd_${t}`));
-  const rn = (t: string) => rename.get(t) ?? t;
-  const renameNode = (n: O.INodeProto): O.INodeProto =>
-    onnx.NodeProto.create({ ...n, input: (n.input ?? []).map(rn), output: (n.output ?? []).map(rn) });
-
-  const outputs: { name: string; from: string; shape: number[] }[] = [
-    { name: GRADIENT_IO.loss, from: loss, shape: [] },
-    { name: GRADIENT_IO.grad, from: gradX, shape: model.inputShape },
-  ];
-  if (options.outputActivations) outputs.push({ name: GRADIENT_IO.activations, from: stage, shape: stageShape });
-  let logitsShape: number[] | undefined;
-  if (options.outputLogits) {
-    const logits = model.outputNames[0];
-    logitsShape = shapeOf(logits);
-    outputs.push({ name: GRADIENT_IO.logits, from: logits, shape: logitsShape });
+/** Runs the node's rule; a case the rule does not cover becomes UNSUPPORTED_MODEL naming the node and the reason. */
+function applyRule(stage: string, ctx: VjpContext): (string | null | undefined)[] {
+  const { node } = ctx;
+  try {
+    return RULES[node.opType].vjp(ctx);
+  } catch (e) {
+    if (e instanceof RuleLimitation) throw cannotDifferentiate(stage, [{ opType: node.opType, opset: ctx.opset, nodeName: node.name, reason: e.message }]);
+    throw e;
   }
-  const head: O.INodeProto[] = [
-    onnx.NodeProto.create({ opType: "Identity", name: b.fresh("input_x"), input: [GRADIENT_IO.x], output: [rn(model.inputName)] }),
-    onnx.NodeProto.create({ opType: "Identity", name: b.fresh("input_target"), input: [GRADIENT_IO.target], output: [targetIn] }),
-  ];
-  const tail = outputs.map((o) =>
-    onnx.NodeProto.create({ opType: "Identity", name: b.fresh(`output_${o.name}`), input: [rn(o.from)], output: [o.name] }),
-  );
-  const forward = model.nodes.flatMap((n) => (model.opsetOf(n) < 13 && !n.domain ? upgradeNode(n, model.opsetOf(n), b, shapeOf) : [n.proto]));
-  const all = [...head, ...forward.map(renameNode), ...b.nodes.map(renameNode), ...tail];
-  // Keep only what the outputs need (drops everything after the stage unless the logits are requested).
-  const needed = new Set(outputs.map((o) => o.name));
-  const keep: O.INodeProto[] = [];
-  for (let k = all.length - 1; k >= 0; k--) {
-    const n = all[k];
-    if (!(n.output ?? []).some((o) => needed.has(o))) continue;
-    keep.push(n);
-    for (const i of n.input ?? []) if (i) needed.add(i);
-  }
-  keep.reverse();
-  const initializers = [...(model.proto.graph!.initializer ?? []), ...b.initializers]
-    .filter((t) => needed.has(rn(t.name ?? "")))
-    .map((t) => (rename.has(t.name ?? "") ? onnx.TensorProto.create({ ...t, name: rn(t.name ?? "") }) : t));
-  const valueInfo = (name: string, shape: number[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
-    });
-  const graph = onnx.GraphProto.create({
-    name: `gradient of ${stage}`,
-    node: keep,
-    initializer: initializers,
-    input: [valueInfo(GRADIENT_IO.x, model.inputShape), valueInfo(GRADIENT_IO.target, stageShape)],
-    output: outputs.map((o) => valueInfo(o.name, o.shape)),
-  });
-  const opsetImport = Object.entries(model.opsets).map(([domain, version]) => ({ domain, version: domain === "" || domain === "ai.onnx" ? opset : version }));
-  const proto = onnx.ModelProto.create({
-    irVersion: Math.max(8, toNumber(model.proto.irVersion ?? 8)),
-    producerName: "metamer-hub-autodiff",
-    opsetImport,
-    graph,
-  });
-  return {
-    bytes: onnx.ModelProto.encode(proto).finish(),
-    inputShape: model.inputShape,
-    stageShape,
-    logitsShape,
-    nodeCount: keep.length,
-  };
 }

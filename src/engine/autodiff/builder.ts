@@ -144,6 +144,15 @@ export class GraphBuilder {
     return this.op("ScatterElements", [data, indices, updates], { axis: { i: axis }, reduction: { s: "add" } });
   }
 
+  /** Sums `g` (of shape `from`) down to the shape `to` it was broadcast from: numpy broadcasting in reverse. */
+  unbroadcast(g: string, from: number[], to: number[]): string {
+    if (from.length === to.length && from.every((d, i) => d === to[i])) return g;
+    const lead = from.length - to.length;
+    const axes: number[] = [];
+    for (let i = 0; i < from.length; i++) if (i < lead || (to[i - lead] === 1 && from[i] !== 1)) axes.push(i);
+    return this.reshape(axes.length ? this.reduceSum(g, axes, true) : g, to);
+  }
+
   cast(x: string, to: number): string {
     return this.op("Cast", [x], { to: { i: to } });
   }

@@ -9,6 +9,15 @@ export interface VjpContext {
   opset: number;
   /** emits backward nodes, using the signatures of the output graph's opset */
   b: GraphBuilder;
+  /** name of the forward node's input i ("" where an optional input is absent) */
+  x(i?: number): string;
+  /** name of the forward node's output i */
+  y(i?: number): string;
+  /**
+   * incoming gradient of output i. The driver calls a rule only for outputs listed in its `outputs` (default [0]),
+   * and one of those always has a gradient; read `dy[i]` directly where an output may have none (Split).
+   */
+  gy(i?: number): string;
   /** static shape of a forward tensor (from the probe run) */
   shape(name: string): number[];
   /** ONNX element type of a forward tensor */
@@ -23,6 +32,8 @@ export interface VjpContext {
   scalar(v: number): string;
   /** sums `g` (of shape `from`) down to the broadcast operand shape `to` */
   unbroadcast(g: string, from: number[], to: number[]): string;
+  /** sums `g`, shaped like output 0, down to the shape of input i (numpy broadcasting in reverse) */
+  unbroadcastTo(i: number, g: string): string;
 }
 
 /** Returns one gradient name per input (null/undefined where none is needed). */

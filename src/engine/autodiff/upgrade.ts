@@ -5,6 +5,7 @@ import type { onnx as O } from "onnx-proto";
 import { attrFloat, attrInt, attrInts, copyAttributes, hasAttr } from "../onnx/attributes.js";
 import type { NodeView } from "../onnx/model.js";
 import { onnx } from "../onnx/proto.js";
+import { normalizeAxis } from "./axes.js";
 import type { GraphBuilder } from "./builder.js";
 
 function withInputs(node: O.INodeProto, inputs: string[], attribute: O.IAttributeProto[], outputs = node.output ?? []): O.INodeProto {
@@ -47,8 +48,7 @@ export function upgradeNode(n: NodeView, from: number, b: GraphBuilder, shape: (
       // Before 13 the op normalised the input flattened to 2-D at `axis`; at 13 it normalises one axis.
       const xShape = shape(n.inputs[0]);
       const rank = xShape.length;
-      const a0 = attrInt(p, "axis", 1);
-      const a = a0 < 0 ? a0 + rank : a0;
+      const a = normalizeAxis(attrInt(p, "axis", 1), rank);
       if (a === rank - 1) return [withInputs(p, n.inputs, copyAttributes(p, { axis: { i: -1 } }))];
       const flat = b.op("Flatten", [n.inputs[0]], { axis: { i: a } });
       const normalised = b.fresh(n.opType);

@@ -1,7 +1,8 @@
 // Convolutions (1-D, 2-D, N-D; strides, pads, auto_pad, dilations, groups). Gradients with respect to the data
 // input only: weights are constants of the exported model.
 import { attrInt, attrInts } from "../../onnx/attributes.js";
-import { rule, type RuleTable, type VjpContext } from "../types.js";
+import { unary } from "../combinators.js";
+import type { RuleTable, VjpContext } from "../types.js";
 import { effectiveKernel, transposeGeometry, windowGeometry } from "./geometry.js";
 
 /**
@@ -24,14 +25,14 @@ export function flipWeights(w: Float32Array, shape: number[], group: number): { 
   return { data: out, shape: [C, Mg, ...k] };
 }
 
-function convVjp(c: VjpContext): (string | null)[] {
+function convVjp(c: VjpContext): string {
   const [X, W] = c.node.inputs;
   const wShape = c.shape(W);
   const kernel = attrInts(c.node.proto, "kernel_shape") ?? wShape.slice(2);
-  const g = windowGeometry(c.node.proto, c.shape(X), c.shape(c.node.outputs[0]), kernel);
+  const g = windowGeometry(c.node.proto, c.shape(X), c.shape(c.y()), kernel);
   const group = attrInt(c.node.proto, "group", 1);
   const common = { kernel_shape: { ints: kernel }, dilations: { ints: g.dilations }, group: { i: group } };
-  const dy = c.dy[0]!;
+  const dy = c.gy();
   const w = c.constant(W);
   const padsS1 = g.kernel.map((_, i) => effectiveKernel(g, i) - 1 - g.padBegin[i]);
   const padsE1 = g.kernel.map((_, i) => effectiveKernel(g, i) - 1 - g.padEnd[i]);
@@ -39,18 +40,14 @@ function convVjp(c: VjpContext): (string | null)[] {
     // stride 1: dx = Conv(dy, flipped W, pads = keff - 1 - p)
     const flipped = flipWeights(w.data, wShape, group);
     const wt = c.b.initializer("flipped_weight", flipped.shape, flipped.data);
-    return [c.b.op("Conv", [dy, wt], { ...common, kernel_shape: { ints: kernel }, strides: { ints: g.strides }, pads: { ints: [...padsS1, ...padsE1] } }), null, null];
+    return c.b.op("Conv", [dy, wt], { ...common, kernel_shape: { ints: kernel }, strides: { ints: g.strides }, pads: { ints: [...padsS1, ...padsE1] } });
   }
   // dx = ConvTranspose(dy, W) with the same geometry; output_padding recovers the rows the forward never reached
   const t = transposeGeometry(g);
-  return [
-    c.b.op("ConvTranspose", [dy, W], { ...common, strides: { ints: g.strides }, pads: { ints: t.pads }, output_padding: { ints: t.outputPadding } }),
-    null,
-    null,
-  ];
+  return c.b.op("ConvTranspose", [dy, W], { ...common, strides: { ints: g.strides }, pads: { ints: t.pads }, output_padding: { ints: t.outputPadding } });
 }
 
-function convTransposeVjp(c: VjpContext): (string | null)[] {
+function convTransposeVjp(c: VjpContext): string {
   const [X, W] = c.node.inputs;
   const wShape = c.shape(W);
   const p = c.node.proto;
@@ -60,7 +57,7 @@ function convTransposeVjp(c: VjpContext): (string | null)[] {
   const dilations = attrInts(p, "dilations") ?? new Array(n).fill(1);
   const outPad = attrInts(p, "output_padding") ?? new Array(n).fill(0);
   const inSize = c.shape(X).slice(2);
-  const outSize = c.shape(c.node.outputs[0]).slice(2);
+  const outSize = c.shape(c.y()).slice(2);
   const autoPad = attrInts(p, "output_shape") ? "SAME" : (p.attribute ?? []).find((a) => a.name === "auto_pad")?.s;
   let pads = attrInts(p, "pads") ?? new Array(2 * n).fill(0);
   const autoPadName = autoPad && typeof autoPad !== "string" ? Buffer.from(autoPad).toString() : autoPad;
@@ -71,22 +68,18 @@ function convTransposeVjp(c: VjpContext): (string | null)[] {
     pads = [...head, ...total.map((t, i) => t - head[i])];
   } else if (autoPadName === "VALID") pads = new Array(2 * n).fill(0);
   // dx = Conv(dy, W) with the same strides/pads/dilations/group: the adjoint of the transposed convolution
-  return [
-    c.b.op("Conv", [c.dy[0]!, W], {
-      kernel_shape: { ints: kernel },
-      strides: { ints: strides },
-      dilations: { ints: dilations },
-      group: { i: attrInt(p, "group", 1) },
-      pads: { ints: pads },
-    }),
-    null,
-    null,
-  ];
+  return c.b.op("Conv", [c.gy(), W], {
+    kernel_shape: { ints: kernel },
+    strides: { ints: strides },
+    dilations: { ints: dilations },
+    group: { i: attrInt(p, "group", 1) },
+    pads: { ints: pads },
+  });
 }
 
 export const convRules: RuleTable = {
   // dx = ConvTranspose(dy, W) (or, for stride 1, Conv(dy, flip(W)))
-  Conv: rule([0], convVjp),
+  Conv: unary(convVjp),
   // dx = Conv(dy, W)
-  ConvTranspose: rule([0], convTransposeVjp),
+  ConvTranspose: unary(convTransposeVjp),
 };

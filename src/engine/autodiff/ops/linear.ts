@@ -19,7 +19,7 @@ function matmulVjp(c: VjpContext): (string | null)[] {
     batch.push(Math.max(da, db));
   }
   const yP = [...batch, aP[aP.length - 2], bP[bP.length - 1]];
-  const g = c.b.reshape(c.dy[0]!, yP);
+  const g = c.b.reshape(c.gy(), yP);
   const a2 = aShape.length === 1 ? c.b.reshape(A, aP) : A;
   const b2 = bShape.length === 1 ? c.b.reshape(B, bP) : B;
   let dA: string | null = null;
@@ -46,7 +46,7 @@ export const linearRules: RuleTable = {
     const beta = attrFloat(p, "beta", 1);
     const tA = attrInt(p, "transA", 0);
     const tB = attrInt(p, "transB", 0);
-    const dy = c.dy[0]!;
+    const dy = c.gy();
     const al = { alpha: { f: alpha } };
     const dA = !c.needs(0)
       ? null
@@ -58,8 +58,7 @@ export const linearRules: RuleTable = {
       : tB
         ? c.b.op("Gemm", [dy, A], { ...al, transA: { i: 1 }, transB: { i: tA } })
         : c.b.op("Gemm", [A, dy], { ...al, transA: { i: tA ? 0 : 1 } });
-    const dC =
-      C && c.needs(2) ? c.unbroadcast(beta === 1 ? dy : c.b.op("Mul", [dy, c.scalar(beta)]), c.shape(c.node.outputs[0]), c.shape(C)) : null;
+    const dC = C && c.needs(2) ? c.unbroadcastTo(2, beta === 1 ? dy : c.b.op("Mul", [dy, c.scalar(beta)])) : null;
     return [dA, dB, dC];
   }),
   MatMul: rule([0, 1], matmulVjp),
