@@ -141,6 +141,16 @@ const rows: OpRow[] = [
   { op: "Pad", name: "reflect", inputShape: [1, 2, 4, 5], nodes: [n1("Pad", ["x", "p"], { mode: str("reflect") })], inits: { p: i64(0, 0, 2, 1, 0, 0, 1, 3) } },
   { op: "Pad", name: "edge, opset 18 axes input", inputShape: [2, 3, 4], nodes: [n1("Pad", ["x", "p", "", "ax"], { mode: str("edge") })], inits: { p: i64(2, 1, 3, 0), ax: i64(1, 2) }, opset: 18 },
   { op: "Expand", name: "[3,1] -> [2,3,4]", inputShape: [3, 1], nodes: [n1("Expand", ["x", "s"])], inits: { s: i64(2, 3, 4) } },
+  // ---- old opsets: the rule reads the node's own signature and upgrade.ts rewrites the forward node for the
+  // opset-17 gradient graph (a missing or wrong rewrite makes onnxruntime reject the graph or the gradient wrong)
+  { op: "Pad", name: "opset 10 pads/value attributes, constant", inputShape: [2, 3], nodes: [n1("Pad", ["x"], { pads: ints([1, 0, 0, 2]), value: flt(0.5) })], opset: 10 },
+  { op: "Pad", name: "opset 10 reflect", inputShape: [1, 3, 4], nodes: [n1("Pad", ["x"], { mode: str("reflect"), pads: ints([0, 2, 1, 0, 1, 2]) })], opset: 10 },
+  { op: "Slice", name: "opset 9 starts/ends/axes attributes", inputShape: [4, 6], nodes: [n1("Slice", ["x"], { starts: ints([-3, 1]), ends: ints([100, 4]), axes: ints([1, 0]) })], opset: 9 },
+  { op: "Slice", name: "opset 9 without axes", inputShape: [4, 6], nodes: [n1("Slice", ["x"], { starts: ints([1, 2]), ends: ints([3, 5]) })], opset: 9 },
+  { op: "Dropout", name: "opset 10 ratio attribute, mask output", inputShape: [2, 6], nodes: [n1("Dropout", ["x"], { ratio: flt(0.3) }, ["d", "mask"]), n1("Tanh", ["d"])], opset: 10 },
+  { op: "BatchNormalization", name: "opset 8 spatial/momentum attributes", inputShape: [2, 3, 4], nodes: [n1("BatchNormalization", ["x", "s", "b", "m", "v"], { spatial: int(1), momentum: flt(0.9), epsilon: flt(1e-3) })], inits: { s: w(3), b: w(3), m: w(3), v: { f32: [0.5, 1.5, 2], dims: [3] } }, opset: 8 },
+  { op: "Split", name: "opset 11 split attribute", inputShape: [2, 5], nodes: [n1("Split", ["x"], { axis: int(-1), split: ints([2, 3]) }, ["a", "b"]), n1("Concat", ["b", "a"], { axis: int(1) })], opset: 11 },
+  { op: "Unsqueeze", name: "opset 11 axes attribute", inputShape: [2, 3], nodes: [n1("Unsqueeze", ["x"], { axes: ints([-1, 0]) })], opset: 11 },
 ];
 
 const EPS = 1e-3;
@@ -193,6 +203,22 @@ async function finiteDifferenceCheck(row: OpRow, seed: number) {
 describe("VJP rules against central differences", () => {
   it.each(rows.map((r, i) => [`${r.op}: ${r.name}`, r, i] as const))("%s", async (_label, row, i) => {
     await finiteDifferenceCheck(row, 1000 + i);
+  });
+
+  it("TopK before opset 10 (k attribute) is rewritten so the logits after the stage still run in the gradient graph", async () => {
+    // TopK has no rule (its values never lie on a gradient path here); only the forward rewrite is under test.
+    const bytes = buildModel({ inputShape: [2, 5], nodes: [n1("Tanh", ["x"], {}, ["y"]), n1("TopK", ["y"], { k: int(2) }, ["top", "idx"])], outputs: ["top"], opset: 9 });
+    const rng = new SeededRandom(77);
+    const x = rng.fillNormal(new Float32Array(10)) as Float32Array;
+    const grad = await GradientSession.create(bytes, "y", { loss: "mse", outputLogits: true, threads: 1 });
+    const fwd = await ForwardSession.create(bytes, ["top"], { threads: 1 });
+    sessions.push(grad, fwd);
+    const { logits } = await grad.run(x, new Float32Array(10));
+    expect(grad.logitsShape).toEqual([2, 2]);
+    expect(Array.from(logits!)).toEqual(Array.from((await fwd.run(x)).top));
+    // the two largest of each row, in descending order
+    const expected = [x.subarray(0, 5), x.subarray(5)].map((r) => Array.from(r, Math.tanh).sort((a, b) => b - a).slice(0, 2));
+    expected.flat().forEach((v, i) => expect(logits![i]).toBeCloseTo(v, 6));
   });
 
   it("has a row for every registered rule", () => {
