@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { AppConfig } from "../config.js";
-import { AppError, isAppError, type ErrorCode } from "../errors.js";
+import { AppError, isAppError, toPublicError, type ErrorCode } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
 import type { Services } from "../services/index.js";
+import { blobRoutes } from "./blob-routes.js";
 import { readBody } from "./body.js";
 import { exportRoutes } from "./export.js";
+import { RateLimiter } from "./rate-limit.js";
 
 export interface Route {
   method: string;
@@ -39,12 +41,13 @@ const httpStatus: Partial<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RANGE_NOT_SATISFIABLE: 416,
+  RATE_LIMITED: 429,
 };
 
 /** JSON error body in the same shape as GraphQL errors: `{ errors: [{ message, extensions: { code } }] }`. */
 export function sendError(res: ServerResponse, e: unknown, log: Logger): void {
-  const err = isAppError(e) ? e : new AppError("INTERNAL_SERVER_ERROR", "internal server error");
-  if (!isAppError(e)) log.error({ err: e }, "unexpected error in HTTP handler");
+  const err = toPublicError(e, log, {}, "unexpected error in HTTP handler");
   if (res.headersSent) {
     res.destroy();
     return;
@@ -84,40 +87,38 @@ async function drainRequest(req: IncomingMessage): Promise<void> {
   });
 }
 
-/** The HTTP edge: /graphql (Apollo), GET /blobs/<sha256>, PUT /uploads/<id>. */
+/**
+ * A body over the limit: answer 413 at once, without `connection: close`, so that Node reads and discards the rest
+ * of the body (its own dump of an unread request) while the client finishes sending, and the client reads the
+ * answer instead of a reset (closing with unread data in the socket sends an RST). A client still sending after
+ * `graceMs` has its connection cut.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, err: AppError, graceMs = 10_000): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(413, { "content-type": "application/json; charset=utf-8" });
+  res.end(JSON.stringify({ errors: [{ message: err.message, extensions: { ...err.details, code: err.code } }] }));
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), graceMs);
+  timer.unref();
+  req.once("end", () => clearTimeout(timer));
+  req.once("close", () => clearTimeout(timer));
+}
+
+/** The HTTP edge: /graphql (Apollo), GET/HEAD /blobs/<sha256> (blob-routes.ts), PUT /uploads/<id>. */
 export function createHttpServer(deps: HttpDeps): http.Server {
   const { apollo, services, config, log } = deps;
+  // One bucket per API key (per client address without a valid key); requests over it get 429 before their body is read.
+  const rateLimiter = new RateLimiter({ perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst });
   // Inline base64 grows files by 4/3; leave 1 MiB for the rest of the query.
   const graphqlBodyLimit = Math.ceil((config.limits.maxInlineBytes * 4) / 3) + 1024 * 1024;
 
   const routes: Route[] = [
     ...(deps.routes ?? []),
     ...exportRoutes(services),
-    {
-      method: "GET",
-      pattern: /^\/blobs\/([^/]+)$/,
-      async handle(req, res, [sha256]) {
-        const caller = await services.auth.authenticate(req.headers.authorization);
-        const blob = await services.blobs.download(caller, sha256);
-        res.writeHead(200, {
-          "content-type": blob.contentType,
-          "content-length": blob.byteSize,
-          etag: `"${blob.sha256}"`,
-          "cache-control": "private, max-age=31536000, immutable",
-        });
-        res.end(blob.bytes);
-      },
-    },
-    {
-      method: "PUT",
-      pattern: /^\/uploads\/([^/]+)$/,
-      async handle(req, res, [id]) {
-        const caller = await services.auth.authenticate(req.headers.authorization);
-        const result = await services.uploads.receive(caller, id, req);
-        res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
-        res.end(JSON.stringify({ id, ...result }));
-      },
-    },
+    ...blobRoutes(services),
     {
       method: "POST",
       pattern: /^\/graphql\/?$/,
@@ -131,6 +132,21 @@ export function createHttpServer(deps: HttpDeps): http.Server {
   ];
 
   async function graphql(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
+    const context: GraphQLContext = {
+      ...(await deps.contextFor(req.headers.authorization, info.requestId)),
+      clientAddress: req.socket.remoteAddress,
+    };
+    const bucket = "apiKeyId" in context.caller ? `key:${context.caller.apiKeyId}` : `ip:${req.socket.remoteAddress ?? "?"}`;
+    const wait = rateLimiter.take(bucket);
+    if (wait > 0) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(wait));
+      res.setHeader("retry-after", String(retryAfterSeconds));
+      throw new AppError(
+        "RATE_LIMITED",
+        `rate limit: at most ${config.api.rateLimitPerSecond} requests per second (bursts of ${config.api.rateLimitBurst}) per ${bucket.startsWith("key:") ? "API key" : "client address without a key"}; retry in ${retryAfterSeconds} s`,
+        { retryAfterSeconds },
+      );
+    }
     const raw = req.method === "POST" ? await readBody(req, graphqlBodyLimit) : Buffer.alloc(0);
     let body: unknown;
     if (raw.length) {
@@ -146,7 +162,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method!, headers, search: info.url.search, body },
-      context: () => deps.contextFor(req.headers.authorization, info.requestId),
+      context: async () => context,
     });
     const outHeaders: Record<string, string> = {};
     for (const [k, v] of result.headers) outHeaders[k] = v;
@@ -179,6 +195,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     match.r
       .handle(req, res, match.m!.slice(1), info)
       .catch(async (e) => {
+        if (isAppError(e) && e.code === "PAYLOAD_TOO_LARGE") return refuseTooLarge(req, res, e);
         await drainRequest(req);
         sendError(res, e, log);
       });

@@ -1,7 +1,8 @@
+import type { Readable } from "node:stream";
 import { AppError } from "../errors.js";
 import type { Store } from "../store/store.js";
-import { requireRole, type Caller } from "./context.js";
-import type { StoredBlob } from "./ports.js";
+import { requireRole, type Caller } from "./authorization.js";
+import type { ByteRange, StoredBlob } from "./ports.js";
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -9,17 +10,26 @@ const SHA256 = /^[0-9a-f]{64}$/;
 export class BlobService {
   constructor(private readonly store: Store) {}
 
-  /** The blob if the caller's group may read it; NOT_FOUND otherwise (a blob of another group does not exist). */
-  async download(caller: Caller, sha256: string): Promise<StoredBlob & { bytes: Uint8Array }> {
+  /**
+   * A blob the caller's group may read: its metadata and a way to stream all of it or one range. NOT_FOUND otherwise
+   * (a blob of another group does not exist). The caller checks a range against `blob.byteSize` before opening it.
+   */
+  async download(caller: Caller, sha256: string): Promise<{ blob: StoredBlob; open(range?: ByteRange): Promise<Readable> }> {
     const ctx = requireRole(caller, "READER");
     if (!SHA256.test(sha256)) {
       throw new AppError("BAD_USER_INPUT", `sha256: expected 64 lower-case hex characters, got '${sha256.slice(0, 80)}'`);
     }
     const granted = await this.store.groups.canReadBlob(ctx.groupId, sha256);
-    const head = granted ? await this.store.blobs.head(sha256) : null;
-    const bytes = head ? await this.store.blobs.get(sha256) : null;
-    if (!head || !bytes) throw new AppError("NOT_FOUND", `no blob ${sha256} is visible to this group`);
-    return { ...head, bytes };
+    const blob = granted ? await this.store.blobs.head(sha256) : null;
+    if (!blob) throw notFound(sha256);
+    return {
+      blob,
+      open: async (range) => {
+        const read = await this.store.blobs.openRead(sha256, range);
+        if (!read) throw notFound(sha256);
+        return read.stream;
+      },
+    };
   }
 
   /** Stores bytes and grants them to a group (for services that create blobs on a group's behalf). */
@@ -29,3 +39,5 @@ export class BlobService {
     return stored;
   }
 }
+
+const notFound = (sha256: string) => new AppError("NOT_FOUND", `no blob ${sha256} is visible to this group`);

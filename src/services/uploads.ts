@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
 import type { Limits } from "../config.js";
 import { AppError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { UploadRecord } from "../store/uploads.js";
-import { requireRole, type Caller } from "./context.js";
+import { requireRole, type Caller } from "./authorization.js";
+import { BlobCheckError } from "./ports.js";
 
 export type UploadPurpose = "MODEL" | "STIMULUS";
 
@@ -74,10 +73,17 @@ export class UploadService {
   }
 
   /**
-   * Receives the bytes of a PENDING upload from a stream. The bytes are collected into one buffer of the declared
-   * size (never more), hashed as they arrive, and stored as a blob granted to the group.
+   * Receives the bytes of a PENDING upload from a stream straight into the blob store, hashed and counted as they
+   * arrive (never more than a chunk or two in memory). More bytes than declared are refused as soon as they arrive,
+   * fewer or a different sha256 once the body ends; a refused upload stores nothing and stays PENDING for a retry.
+   * `contentLength` (the request's header, when sent) lets a size mismatch be refused before any byte is read.
    */
-  async receive(caller: Caller, uploadId: string, body: Readable): Promise<{ sha256: string; byteSize: number }> {
+  async receive(
+    caller: Caller,
+    uploadId: string,
+    body: AsyncIterable<Uint8Array>,
+    contentLength?: number,
+  ): Promise<{ sha256: string; byteSize: number }> {
     const ctx = requireRole(caller, "MEMBER");
     const upload = await this.findOwn(ctx.groupId, uploadId);
     if (upload.status !== "PENDING") {
@@ -86,35 +92,25 @@ export class UploadService {
     if (upload.expiresAt.getTime() < Date.now()) {
       throw new AppError("NOT_FOUND", `upload ${uploadId} expired at ${upload.expiresAt.toISOString()}; create a new one`);
     }
-    const buffer = Buffer.allocUnsafe(upload.byteSize);
-    const hash = createHash("sha256");
-    let received = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (received + chunk.length > upload.byteSize) {
-        // stop reading here; the HTTP layer discards the rest and answers 413
-        throw new AppError(
-          "PAYLOAD_TOO_LARGE",
-          `upload ${uploadId}: declared ${upload.byteSize} bytes, received more than that`,
-          { limit: upload.byteSize },
-        );
-      }
-      chunk.copy(buffer, received);
-      hash.update(chunk);
-      received += chunk.length;
-    }
-    if (received !== upload.byteSize) {
-      throw new AppError("BAD_USER_INPUT", `upload ${uploadId}: declared ${upload.byteSize} bytes, received ${received}`);
-    }
-    const sha256 = hash.digest("hex");
-    if (sha256 !== upload.sha256) {
-      throw new AppError("BAD_USER_INPUT", `upload ${uploadId}: declared sha256 ${upload.sha256}, the bytes hash to ${sha256}`);
+    if (contentLength !== undefined && contentLength > upload.byteSize) throw tooMany(upload, `Content-Length is ${contentLength}`);
+    if (contentLength !== undefined && contentLength < upload.byteSize) throw tooFew(upload, contentLength, "Content-Length is");
+    let stored;
+    try {
+      stored = await this.store.blobs.putStream(body, "application/octet-stream", { byteSize: upload.byteSize, sha256: upload.sha256 });
+    } catch (e) {
+      if (!(e instanceof BlobCheckError)) throw e;
+      if (e.reason === "TOO_LARGE") throw tooMany(upload, `received more than that (at least ${e.actual})`);
+      if (e.reason === "TOO_SHORT") throw tooFew(upload, e.actual, "received");
+      throw new AppError("BAD_USER_INPUT", `upload ${uploadId}: declared sha256 ${upload.sha256}, the bytes hash to ${e.actual}; nothing was stored`);
     }
     await this.store.transaction(async (tx) => {
-      await tx.blobs.put(buffer, "application/octet-stream");
-      await tx.groups.grantBlob(ctx.groupId, sha256);
-      await tx.uploads.markComplete(upload.id, sha256);
+      await tx.groups.grantBlob(ctx.groupId, stored.sha256);
+      // Two PUTs of one upload at once both store the (identical, checked) bytes; only one completes the upload.
+      if (!(await tx.uploads.markComplete(upload.id, stored.sha256))) {
+        throw new AppError("CONFLICT", `upload ${uploadId} received its bytes from another request meanwhile`);
+      }
     });
-    return { sha256, byteSize: received };
+    return { sha256: stored.sha256, byteSize: stored.byteSize };
   }
 
   /**
@@ -143,3 +139,11 @@ export class UploadService {
     return upload;
   }
 }
+
+const tooMany = (upload: UploadRecord, what: string) =>
+  new AppError("PAYLOAD_TOO_LARGE", `upload ${upload.id}: declared ${upload.byteSize} bytes, ${what}; nothing was stored`, {
+    limit: upload.byteSize,
+  });
+
+const tooFew = (upload: UploadRecord, got: string | number, what: string) =>
+  new AppError("BAD_USER_INPUT", `upload ${upload.id}: declared ${upload.byteSize} bytes, ${what} ${got}; nothing was stored`);

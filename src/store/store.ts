@@ -1,4 +1,5 @@
-import { PostgresBlobStore } from "./blob-store.js";
+import { ChunkTable } from "./blob-chunks.js";
+import { checkChunkBytes, DEFAULT_CHUNK_BYTES, PostgresBlobStore, type BlobBackend } from "./blob-store.js";
 import { createPrismaClient, type Db, type Tx } from "./db.js";
 import { GroupStore } from "./groups.js";
 import type { PgConfig } from "./pg-config.js";
@@ -33,9 +34,11 @@ export class Store {
     /** The raw client, for store modules only (never import it elsewhere). */
     readonly db: Db | Tx,
     private readonly root: Db,
+    /** Blob chunk connections and chunk size, shared by the root store and its transaction-bound copies. */
+    private readonly blobBackend: BlobBackend,
   ) {
     this.groups = new GroupStore(db);
-    this.blobs = new PostgresBlobStore(db);
+    this.blobs = new PostgresBlobStore(db, blobBackend, db !== root);
     this.uploads = new UploadStore(db);
     this.models = new ModelStore(db);
     this.stimuli = new StimulusStore(db);
@@ -47,14 +50,16 @@ export class Store {
     this.recognition = new RecognitionStore(db);
   }
 
-  static connect(config: PgConfig, options: { poolSize?: number } = {}): Store {
+  /** `blobChunkBytes`: chunk size of new blobs (default 8 MiB; stored blobs keep theirs). */
+  static connect(config: PgConfig, options: { poolSize?: number; blobChunkBytes?: number } = {}): Store {
     const db = createPrismaClient(config, options.poolSize);
-    return new Store(db, db);
+    const chunkBytes = checkChunkBytes(options.blobChunkBytes ?? DEFAULT_CHUNK_BYTES);
+    return new Store(db, db, { chunks: new ChunkTable(config), chunkBytes });
   }
 
   /** Runs `fn` in one database transaction: every sub-store of the Store passed in writes through it. */
   transaction<T>(fn: (store: Store) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
-    return this.root.$transaction((tx) => fn(new Store(tx, this.root)), {
+    return this.root.$transaction((tx) => fn(new Store(tx, this.root, this.blobBackend)), {
       timeout: options.timeoutMs ?? 60_000,
       maxWait: 10_000,
     });
@@ -86,6 +91,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.blobBackend.chunks.close();
     await this.root.$disconnect();
   }
 }

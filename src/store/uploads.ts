@@ -30,8 +30,10 @@ export class UploadStore {
     return row ? toRecord(row) : null;
   }
 
-  async markComplete(id: string, blobSha256: string): Promise<void> {
-    await this.db.upload.update({ where: { id }, data: { status: "COMPLETE", blobSha256 } });
+  /** PENDING -> COMPLETE, atomically; false if it was no longer PENDING (another request completed it). */
+  async markComplete(id: string, blobSha256: string): Promise<boolean> {
+    const r = await this.db.upload.updateMany({ where: { id, status: "PENDING" }, data: { status: "COMPLETE", blobSha256 } });
+    return r.count === 1;
   }
 
   /** COMPLETE -> CONSUMED, atomically; false if it was not COMPLETE (already used, or never uploaded). */

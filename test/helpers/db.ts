@@ -32,13 +32,13 @@ async function adminQuery(server: PgConfig, sql: string): Promise<void> {
   }
 }
 
-/** A fresh, fully migrated database (a copy of the template) and a Store connected to it. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh, fully migrated database (a copy of the template) and a Store connected to it (`blobChunkBytes`: small chunks for blob tests). */
+export async function createTestDatabase(options: { blobChunkBytes?: number } = {}): Promise<TestDatabase> {
   const server = inject("pgServer");
   const name = `t_${randomBytes(6).toString("hex")}`;
   await adminQuery(server, `CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
   const config: PgConfig = { ...server, database: name };
-  const store = Store.connect(config, { poolSize: 4 });
+  const store = Store.connect(config, { poolSize: 4, blobChunkBytes: options.blobChunkBytes });
   return {
     config,
     store,
