@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { MetricsService } from "../src/services/metrics/index.js";
+import { MetricsService } from "../src/services/metrics/recognizability-service.js";
 import { startEmbeddedPostgres } from "../src/store/embedded.js";
 import { applyMigrations } from "../src/store/migrate.js";
 import { Store } from "../src/store/store.js";

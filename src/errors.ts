@@ -1,8 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
+import type { Logger } from "pino";
 
 /**
  * The public error codes of the API (`extensions.code`). Messages name the argument, what was expected and
- * what arrived. Anything that is not an AppError is masked as INTERNAL_SERVER_ERROR by the server.
+ * what arrived. Anything that is not an AppError (and an AppError coded INTERNAL) reaches clients only as INTERNAL
+ * with a reference id (`toPublicError`).
  */
 export type ErrorCode =
   | "BAD_USER_INPUT"
@@ -12,11 +15,13 @@ export type ErrorCode =
   | "INVALID_ONNX"
   | "UNSUPPORTED_MODEL"
   | "PAYLOAD_TOO_LARGE"
+  | "RANGE_NOT_SATISFIABLE"
   | "INVALID_STIMULUS"
   | "CONFLICT"
   | "NON_FINITE_LOSS"
   | "CANCELLED"
-  | "INTERNAL_SERVER_ERROR";
+  | "RATE_LIMITED"
+  | "INTERNAL";
 
 export class AppError extends Error {
   constructor(
@@ -34,3 +39,17 @@ export class AppError extends Error {
 }
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+/**
+ * What a client may see of any error: an AppError as it is (its message is written for users); anything else, and an
+ * AppError coded INTERNAL (an invariant broken inside the server), becomes INTERNAL with a fresh reference id and a
+ * message that says nothing more. The details (message, stack) go to `log` under the same `errorId`, so an operator
+ * can find them from what the user reports. The one mapping behind GraphQL errors, HTTP JSON errors and stored job errors.
+ */
+export function toPublicError(e: unknown, log: Logger, context: Record<string, unknown>, what: string): AppError {
+  if (isAppError(e) && e.code !== "INTERNAL") return e;
+  // A reference for matching a report with the log, not a science draw: crypto randomness is right here.
+  const errorId = randomUUID();
+  log.error({ ...context, err: e, errorId }, what);
+  return new AppError("INTERNAL", `internal error (reference ${errorId}); the details are in the server log`, { errorId });
+}

@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
-import { JobQueue, type JobHandlerRegistry } from "../services/jobs.js";
+import { JobQueue, type JobHandlerRegistry } from "../services/jobs/queue.js";
 import type { Store } from "../store/store.js";
-import type { Dispatcher } from "./dispatcher.js";
+import type { Dispatcher } from "../services/ports.js";
 import type { SynthesisInvocation } from "./lambda.js";
 
 /** The part of the Lambda context the worker uses. */

@@ -1,5 +1,5 @@
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import type { Dispatcher } from "./dispatcher.js";
+import type { Dispatcher } from "../services/ports.js";
 
 /** What the dispatcher sends and the synthesis function receives. */
 export interface SynthesisInvocation {

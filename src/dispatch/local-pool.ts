@@ -6,8 +6,8 @@ import type { AppConfig } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { PgConfig } from "../store/pg-config.js";
 import type { Store } from "../store/store.js";
-import type { Dispatcher } from "./dispatcher.js";
-import type { WorkerJobEvent, WorkerMessage } from "./worker-process.js";
+import type { Dispatcher } from "../services/ports.js";
+import { POOL_WORKER_ARG, type WorkerJobEvent, type WorkerMessage } from "./worker-process.js";
 
 export interface LocalPoolOptions {
   size: number;
@@ -87,8 +87,9 @@ export class LocalWorkerPool implements Dispatcher {
   private spawn(): Promise<void> {
     const workerId = `pool-${++this.nextId}`;
     const ts = import.meta.url.endsWith(".ts");
-    const entry = path.join(here, ts ? "worker-process.ts" : "worker-process.js");
-    const child = fork(entry, [], {
+    // The worker's composition root (src/worker.ts) is the process; worker-process.ts is its side of this protocol.
+    const entry = path.join(here, "..", ts ? "worker.ts" : "worker.js");
+    const child = fork(entry, [POOL_WORKER_ARG], {
       cwd: repoRoot, // @swc-node/register reads tsconfig.json from the working directory
       execArgv: ts ? ["--import", "@swc-node/register/esm-register"] : [],
       stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -1,6 +1,6 @@
 import type { App } from "../app.js";
 import type { PgConfig } from "../store/pg-config.js";
-import { NoDispatcher, type Dispatcher } from "./dispatcher.js";
+import { NoDispatcher, type Dispatcher } from "../services/ports.js";
 import { LambdaDispatcher } from "./lambda.js";
 import { LocalWorkerPool } from "./local-pool.js";
 

@@ -1,5 +1,7 @@
 /**
- * The engine's public API (pure numerics; no database, network or process.env).
+ * The engine's public API, and its one door: code outside src/engine imports the engine only from this file (ESLint
+ * enforces it; test/engine/public-api.test.ts pins the names). Pure numerics and codecs: no database, network or
+ * process.env. onnxruntime-node is loaded by the first session, not by importing this file.
  *
  * ONNX in/out
  *   decodeOnnxModel(bytes): OnnxModel
@@ -39,10 +41,23 @@
  * Lower level (tests, CLI, benchmarks): buildGradientGraph(model, probe, stage, options) -> ONNX bytes,
  * probeModel(model) -> static shapes/types, RULES (the VJP tables), NO_GRADIENT_OPS.
  *
- * Untrusted files (the registry): new ModelInspector({ timeoutMs, memoryBytes, staticBudgetBytes }).inspect(bytes)
+ * Untrusted files (the registry): new ModelInspector({ timeoutMs, memoryBytes, staticBudgetBytes, maxModelBytes }).inspect(bytes)
  *   runs inspectModel in a child process with a wall-clock and an address-space limit (UNSUPPORTED_MODEL past them,
  *   the child killed). decodeOnnxModel refuses external data anywhere in the file (UNSUPPORTED_MODEL);
  *   checkStaticMemory(model, budget) refuses models whose statically known tensors exceed the budget.
+ *
+ * Workers: EngineSessionCache(capacity, threads) keeps the last sessions of a process alive between jobs;
+ *   useExecutionProviders(["cuda", "cpu"]) chooses onnxruntime's providers for the sessions made afterwards.
+ *
+ * Synthesis (synthesis/): resolveSynthesisConfig(input, { maxTotalSteps }) -> SynthesisConfig (BAD_USER_INPUT listing
+ *   every problem), totalSteps, initialNoise (seeded by seed and the stimulus's sha256), MetamerSynthesis
+ *   .start/.resume(...).run({ checkpointEvery, onCheckpoint, shouldStop, deadline }), encode/decodeCheckpoint.
+ * Validation (validation/): samplePairs + nullDistribution (per stage, seeded), prepareActivations, similarity, snr,
+ *   certify (the metamer's verdict against the null and the label), argmax.
+ * Statistics (stats/): correlations, bootstrap, permutation ANOVAs, all seeded (SeededRandom).
+ * Media (media/): stimulus files -> model inputs (imageToTensor, audioToTensor with the StimulusLimits checked from
+ *   headers first; INVALID_STIMULUS), metamers -> files (renderImage: 8-bit PNG, renderAudio: float WAV, each with
+ *   its values decoded back), decodeRendering, float32Bytes / float32FromBytes (the tensor blob format).
  */
 export { decodeOnnxModel, encodeModel, OnnxModel, type ModelSummary, type NodeView } from "./onnx/model.js";
 export { inspectModel, type LayerInfo } from "./catalogue.js";
@@ -64,3 +79,49 @@ export { assertSelfContained } from "./onnx/external-data.js";
 export { checkStaticMemory, estimateStaticTensors, type StaticEstimate } from "./onnx/static-shapes.js";
 export { publicOrtMessage } from "./runtime/ort-errors.js";
 export { ForwardSession, GradientSession, type GradientOptions, type GradientResult } from "./runtime/sessions.js";
+export { EngineSessionCache } from "./runtime/session-cache.js";
+export { useExecutionProviders } from "./runtime/ort.js";
+
+export {
+  ADAM_RANGE_PENALTY_DEFAULTS,
+  DEFAULT_MAX_TOTAL_STEPS,
+  FEATHER_2023_DEFAULTS,
+  resolveSynthesisConfig,
+  totalSteps,
+  type AdamRangePenaltyConfig,
+  type Feather2023Config,
+  type Recipe,
+  type SynthesisConfig,
+  type SynthesisConfigInput,
+  type SynthesisLoss,
+} from "./synthesis/config.js";
+export { initialNoise, noiseSeed, type InputModality } from "./synthesis/init.js";
+export { decodeCheckpoint, encodeCheckpoint, type SynthesisState } from "./synthesis/checkpoint.js";
+export type { HistoryEntry } from "./synthesis/history.js";
+export {
+  MetamerSynthesis,
+  type GradientFunction,
+  type RunOptions as SynthesisRunOptions,
+  type RunResult as SynthesisRunResult,
+  type StopReason,
+  type SynthesisProgress,
+  type SynthesisSetup,
+} from "./synthesis/loop.js";
+
+export {
+  METRICS,
+  prepareActivations,
+  preparedSimilarity,
+  similarity,
+  snr,
+  type Metric,
+  type PreparedActivations,
+  type Similarity,
+} from "./validation/similarity.js";
+export { DEFAULT_NULL_PAIRS, NULL_QUANTILES, nullDistribution, quantile, samplePairs, type NullDistributionStats } from "./validation/null-distribution.js";
+export { argmax, certify, type Certificate } from "./validation/certificate.js";
+
+export * from "./stats/index.js";
+export { SeededRandom } from "./random.js";
+
+export * from "./media/index.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "../logger.js";
-import type { Caller } from "../services/context.js";
+import type { Caller } from "../services/authorization.js";
 import type { Services } from "../services/index.js";
 
 /** What every resolver receives through @Ctx(). Built once per request in src/server/graphql-handler.ts. */

@@ -17,7 +17,7 @@ import depthLimit from "graphql-depth-limit";
 import { getComplexity } from "graphql-query-complexity";
 import type { ApiLimits } from "../config.js";
 import { isAppError } from "../errors.js";
-import { isAuthenticated } from "../services/context.js";
+import { isAuthenticated } from "../services/authorization.js";
 import { ARGUMENT_LIMITS, checkCount } from "../services/limits.js";
 import type { GraphQLContext } from "./context.js";
 import { costEstimator } from "./cost.js";

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { AppError } from "../errors.js";
 import type { Store } from "../store/store.js";
-import { anonymous, requireRole, type Caller, type Role } from "./context.js";
+import { anonymous, requireRole, type Caller, type Role } from "./authorization.js";
 
 const KEY_PREFIX = "mhk_";
 export const hashApiKey = (key: string): string => createHash("sha256").update(key).digest("hex");

@@ -8,11 +8,12 @@ import { HealthService } from "./health.js";
 import { ModelService } from "./models.js";
 import { StimulusService } from "./stimuli.js";
 import { UploadService } from "./uploads.js";
-import { MetricsService } from "./metrics/index.js";
-import { StudyService } from "./studies/index.js";
+import { MetricsService } from "./metrics/recognizability-service.js";
+import { StudyService } from "./studies/study-service.js";
 import { RecognitionService } from "./recognition.js";
 import { SynthesisService } from "./synthesis.js";
-import { NoDispatcher } from "../dispatch/dispatcher.js";
+import { NoDispatcher } from "./ports.js";
+import { StatsPool } from "./stats-pool.js";
 
 export interface ServiceDeps {
   store: Store;
@@ -33,12 +34,20 @@ export interface Services {
   studies: StudyService;
   recognition: RecognitionService;
   synthesis: SynthesisService;
+  /** Threads for statistics (bootstraps, permutation tests), off the event loop; closed with the app. */
+  statsPool: StatsPool;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { store, config } = deps;
   const uploads = new UploadService(store, config.limits, config.uploadTtlSeconds, deps.baseUrl);
   const models = new ModelService(store, config.limits, uploads);
+  const statsPool = new StatsPool({
+    threads: config.api.statsThreads,
+    maxQueue: config.api.statsQueue,
+    timeoutMs: config.api.statsTimeoutMs,
+    log: deps.log,
+  });
   return {
     health: new HealthService(store, config.version),
     auth: new AuthService(store),
@@ -46,10 +55,11 @@ export function createServices(deps: ServiceDeps): Services {
     uploads,
     models,
     stimuli: new StimulusService(store, config.limits, uploads),
-    metrics: new MetricsService(store),
+    metrics: new MetricsService(store, statsPool),
     studies: new StudyService(store),
     recognition: new RecognitionService(store),
     // Jobs are dispatched once main.ts (or a test) attaches a worker pool / Lambda: services.synthesis.useDispatcher().
     synthesis: new SynthesisService(store, models, new NoDispatcher(), { maxTotalSteps: config.jobs.maxSteps, baseUrl: deps.baseUrl }),
+    statsPool,
   };
 }

@@ -1,12 +1,13 @@
-import type { Limits } from "../config.js";
-import type { LayerInfo, ModelSummary } from "../engine/index.js";
+import { withDefaultLimits, type Limits } from "../config.js";
+// The inspector runs models in a child process; the engine loads onnxruntime only when a session is made here.
+import { ModelInspector, type LayerInfo, type ModelSummary } from "../engine/index.js";
 import { AppError, isAppError } from "../errors.js";
 import { sha256Hex } from "../store/blob-store.js";
 import { isUniqueViolation } from "../store/errors.js";
 import type { LayerRecord, ModelFilter, ModelRecord } from "../store/models.js";
 import type { Page } from "../store/pagination.js";
 import type { Store } from "../store/store.js";
-import { requireRole, type Caller } from "./context.js";
+import { requireRole, type Caller } from "./authorization.js";
 import { decodeBase64, readPageArgs } from "./inputs.js";
 import { enqueueRecognitionForModel } from "./recognition.js";
 import { isUuid } from "./stimuli.js";
@@ -52,7 +53,7 @@ export class ModelService {
     const ctx = requireRole(caller, "MEMBER");
     const meta = checkMetadata(input);
     const bytes = await this.modelBytes(ctx.groupId, input);
-    const { summary, layers } = await inspect(bytes);
+    const { summary, layers } = await inspect(bytes, this.limits);
     const outputName = summary.outputNames[0] ?? null;
     const known = new Set(layers.map((l) => l.name));
 
@@ -204,16 +205,38 @@ async function retryOnUniqueViolation<T>(fn: () => Promise<T>, attempts = 3): Pr
   }
 }
 
-/** Runs the engine's inspection; failures that are not already public errors mean the file is not a usable model. */
-async function inspect(bytes: Uint8Array): Promise<{ summary: ModelSummary; layers: LayerInfo[] }> {
+/**
+ * The layer catalogue of an untrusted file, computed in the limited inspector process (issue 10 item 3): a model
+ * that hangs or allocates without bound is refused there and the server carries on. Errors the inspector reports
+ * that are not public codes mean the file is not a usable model.
+ */
+async function inspect(bytes: Uint8Array, limits: Limits): Promise<{ summary: ModelSummary; layers: LayerInfo[] }> {
+  const inspector = inspectorFor(limits);
   try {
-    // Loaded on first use: the engine pulls in onnxruntime, which would otherwise slow every server start.
-    const { inspectModel } = await import("../engine/index.js");
-    return await inspectModel(bytes);
+    return await inspector.inspect(bytes);
   } catch (e) {
     if (isAppError(e)) throw e;
-    throw new AppError("INVALID_ONNX", `the ONNX file could not be loaded: ${(e as Error).message}`);
+    if ((e as Error).name === "InspectorReportedError") {
+      throw new AppError("INVALID_ONNX", `the ONNX file could not be loaded: ${(e as Error).message}`);
+    }
+    throw e; // the inspector itself failed: an internal error, logged by the server
   }
+}
+
+/** One inspector (one child process, one model at a time) per set of limits, shared by every app of the process. */
+const inspectors = new Map<string, ModelInspector>();
+function inspectorFor(limits: Limits): ModelInspector {
+  const l = withDefaultLimits(limits);
+  const settings = {
+    timeoutMs: l.inspectTimeoutMs,
+    memoryBytes: l.inspectMemoryBytes,
+    staticBudgetBytes: l.inspectStaticBytes,
+    maxModelBytes: l.maxModelBytes,
+  };
+  const key = JSON.stringify(settings);
+  let inspector = inspectors.get(key);
+  if (!inspector) inspectors.set(key, (inspector = new ModelInspector(settings)));
+  return inspector;
 }
 
 function checkMetadata(input: RegisterModelInput) {

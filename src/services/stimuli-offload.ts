@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { AppError, type ErrorCode } from "../errors.js";
-import type { StimulusLimits, TensorSpec } from "./stimuli-convert.js";
+import type { StimulusLimits, TensorSpec } from "../engine/index.js";
 import type { AudioJob, AudioReply } from "./stimuli-worker.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

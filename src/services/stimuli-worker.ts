@@ -2,7 +2,7 @@
 // synchronous loops that took the event loop for 50 s on a hostile header; here they block only this thread.
 import { parentPort } from "node:worker_threads";
 import { AppError } from "../errors.js";
-import { audioToTensor, type StimulusLimits, type TensorSpec } from "./stimuli-convert.js";
+import { audioToTensor, type StimulusLimits, type TensorSpec } from "../engine/index.js";
 
 export interface AudioJob {
   id: number;

@@ -1,24 +1,28 @@
-import type { Limits } from "../config.js";
+import { withDefaultLimits, type Limits } from "../config.js";
 import { AppError } from "../errors.js";
 import { sha256Hex } from "../store/blob-store.js";
 import type { ModelRecord } from "../store/models.js";
 import type { Page } from "../store/pagination.js";
 import { shapeKey, type StimulusRecord, type StimulusSetRecord, type StimulusTensorRecord } from "../store/stimuli.js";
 import type { Store } from "../store/store.js";
-import { requireRole, type Caller, type RequestContext } from "./context.js";
+import { requireRole, type Caller, type RequestContext } from "./authorization.js";
 import {
-  audioToTensor,
+  checkSampleRate,
   checkStimulusFile,
+  checkTensorSize,
   contentTypeOf,
-  decodeWav,
   float32Bytes,
   float32FromBytes,
+  imageMetadata,
   imageToTensor,
+  readWavInfo,
+  type StimulusLimits,
   type TensorSpec,
-} from "./stimuli-convert.js";
+} from "../engine/index.js";
+import { audioToTensorOffThread } from "./stimuli-offload.js";
 import { decodeBase64, readPageArgs } from "./inputs.js";
+import { sanitizeFilename } from "./filenames.js";
 import type { UploadService } from "./uploads.js";
-import sharp from "sharp";
 
 export interface CreateStimulusSetInput {
   name: string;
@@ -56,11 +60,22 @@ export interface AddedStimulus extends StimulusRecord {
 const MAX_ITEMS = 1000;
 
 export class StimulusService {
+  /** what one file may cost to decode and convert (issue 10 item 7) */
+  private readonly fileLimits: StimulusLimits;
+
   constructor(
     private readonly store: Store,
     private readonly limits: Limits,
     private readonly uploads: UploadService,
-  ) {}
+  ) {
+    const l = withDefaultLimits(limits);
+    this.fileLimits = { maxPixels: l.maxStimulusPixels, maxElements: l.maxStimulusElements, minSampleRate: l.minSampleRate, maxSampleRate: l.maxSampleRate };
+  }
+
+  /** A file as a tensor of `spec`: images through sharp (its own threads), audio on a worker thread. */
+  private convert(bytes: Uint8Array, image: boolean, spec: TensorSpec, where: string): Promise<Float32Array> {
+    return image ? imageToTensor(bytes, spec, where, this.fileLimits) : audioToTensorOffThread(bytes, spec, where, this.fileLimits);
+  }
 
   async createSet(caller: Caller, input: CreateStimulusSetInput): Promise<StimulusSetRecord> {
     const ctx = requireRole(caller, "MEMBER");
@@ -130,6 +145,8 @@ export class StimulusService {
     const model = input.modelId ? await this.modelFor(ctx, input.modelId, set) : null;
     if (input.rms != null && !(input.rms > 0)) throw new AppError("BAD_USER_INPUT", `rms: expected a positive number, got ${input.rms}`);
 
+    // File names are checked before any decoding: a NUL refuses the call, anything else is stored sanitized.
+    const names = input.items.map((item, i) => (item.filename != null ? sanitizeFilename(item.filename, `items[${i}].filename`) : null));
     const prepared: { item: StimulusItemInput; bytes: Uint8Array; contentType: string; shape: number[]; tensor: Float32Array }[] = [];
     const problems: AppError[] = [];
     for (const [i, item] of input.items.entries()) {
@@ -144,7 +161,7 @@ export class StimulusService {
         const bytes = await this.itemBytes(ctx, item, where);
         const kind = checkStimulusFile(bytes, set.modality, where);
         const spec = await this.specFor(set, model, input, bytes, where);
-        const tensor = set.modality === "IMAGE" ? await imageToTensor(bytes, spec, where) : audioToTensor(bytes, spec, where);
+        const tensor = await this.convert(bytes, set.modality === "IMAGE", spec, where);
         prepared.push({ item, bytes, contentType: contentTypeOf(kind), shape: spec.shape, tensor });
       } catch (e) {
         if (!(e instanceof AppError)) throw e;
@@ -184,7 +201,8 @@ export class StimulusService {
         set,
         prepared.map((p, i) => ({
           label: p.item.label,
-          filename: p.item.filename ?? `stimulus-${i}`,
+          filename: names[i]?.filename ?? `stimulus-${i}`,
+          originalFilename: names[i]?.original ?? null,
           contentType: p.contentType,
           sha256: hashes[i],
           tensors: [{ shapeKey: shapeKey(p.shape), shape: p.shape, blobSha256: tensorBlobs[i] }],
@@ -208,9 +226,7 @@ export class StimulusService {
     const original = await this.store.blobs.get(stimulus.sha256);
     if (!original) throw new AppError("NOT_FOUND", `the file of stimulus ${stimulus.id} is missing from the blob store`);
     const where = `stimulus ${stimulus.id}`;
-    const tensor = stimulus.contentType.startsWith("image/")
-      ? await imageToTensor(original, spec, where)
-      : audioToTensor(original, spec, where);
+    const tensor = await this.convert(original, stimulus.contentType.startsWith("image/"), spec, where);
     const blob = await this.store.blobs.put(float32Bytes(tensor), "application/x-float32");
     await this.store.groups.grantBlob(stimulus.groupId, blob.sha256);
     await this.store.stimuli.addTensor(stimulus.id, { shapeKey: key, shape: spec.shape, blobSha256: blob.sha256 });
@@ -254,25 +270,24 @@ export class StimulusService {
       if (input.inputShape.some((d) => !Number.isInteger(d) || d <= 0)) {
         throw new AppError("BAD_USER_INPUT", `inputShape: expected positive whole numbers, got [${input.inputShape.join(",")}]`);
       }
-      const sampleRate = set.sampleRate ?? (set.modality === "AUDIO" ? decodeWav(bytes, where).sampleRate : null);
+      const sampleRate = set.sampleRate ?? (set.modality === "AUDIO" ? readWavInfo(bytes, where, this.fileLimits).sampleRate : null);
       return { shape: input.inputShape, inputRange: range, sampleRate, rms: input.rms ?? null };
     }
     // No target: the file's own size (images) or length at the set's rate (audio).
+    // Both come from the file's header, checked against the limits before anything is decoded.
     if (set.modality === "IMAGE") {
-      const meta = await sharp(bytes).metadata().catch((e: Error) => {
-        throw new AppError("INVALID_STIMULUS", `${where}: the image could not be decoded (${e.message})`);
-      });
+      const meta = await imageMetadata(bytes, where, this.fileLimits);
       const channels = (meta.channels ?? 3) >= 3 ? 3 : 1;
-      return { shape: [1, channels, meta.height ?? 0, meta.width ?? 0], inputRange: range };
+      const shape = [1, channels, meta.height ?? 0, meta.width ?? 0];
+      checkTensorSize(shape, where, this.fileLimits);
+      return { shape, inputRange: range };
     }
-    const audio = decodeWav(bytes, where);
+    const audio = readWavInfo(bytes, where, this.fileLimits);
     const rate = set.sampleRate ?? audio.sampleRate;
-    return {
-      shape: [1, Math.floor((audio.samples.length * rate) / audio.sampleRate)],
-      inputRange: range,
-      sampleRate: rate,
-      rms: input.rms ?? null,
-    };
+    checkSampleRate(rate, `${where}: the set's sample rate`, this.fileLimits);
+    const shape = [1, Math.floor((audio.frames * rate) / audio.sampleRate)];
+    checkTensorSize(shape, where, this.fileLimits);
+    return { shape, inputRange: range, sampleRate: rate, rms: input.rms ?? null };
   }
 }
 

@@ -1,16 +1,19 @@
+import { DEFAULT_NULL_PAIRS, resolveSynthesisConfig, totalSteps, type SynthesisConfig, type SynthesisConfigInput } from "../engine/index.js";
 import { AppError } from "../errors.js";
-import { resolveSynthesisConfig, totalSteps, type SynthesisConfig, type SynthesisConfigInput } from "../engine/synthesis/config.js";
-import { DEFAULT_NULL_PAIRS } from "../engine/validation/null-distribution.js";
-import type { Dispatcher } from "../dispatch/dispatcher.js";
 import type { BatchRecord, JobCounts, JobRecord, NewJob } from "../store/jobs.js";
 import type { MetamerRecord } from "../store/metamers.js";
 import type { ModelRecord } from "../store/models.js";
 import type { StimulusRecord } from "../store/stimuli.js";
 import { shapeKey } from "../store/stimuli.js";
 import type { Store } from "../store/store.js";
-import { requireRole, type Caller } from "./context.js";
+import { requireRole, type Caller, type RequestContext } from "./authorization.js";
+import { configJson, jobPayload, readPayload, type NullDistributionPayload, type SynthesisPayload } from "./jobs/payloads.js";
 import type { ModelService } from "./models.js";
+import type { Dispatcher } from "./ports.js";
 import { isUuid } from "./stimuli.js";
+
+/** What a caller may send as a synthesis config (the engine's type; resolvers take it from here). */
+export type { SynthesisConfigInput };
 
 export interface SynthesizeInput {
   modelId: string;
@@ -20,27 +23,6 @@ export interface SynthesizeInput {
   config?: SynthesisConfigInput | null;
   seed?: number | null;
   idempotencyKey?: string | null;
-}
-
-/** What a SYNTHESIS job row carries (Job.payload): everything a worker needs besides the model and stimulus rows. */
-export interface SynthesisPayload {
-  seed: number;
-  config: SynthesisConfig;
-  /** The stage as a tensor name, and as the caller named it. */
-  stage: string;
-  stageRequested: string;
-  fakeRelu: boolean;
-  setId: string;
-  /** The NULL_DISTRIBUTION job this job's certificate waits for (null when the null already existed). */
-  nullJobId: string | null;
-  checkpointEvery: number;
-}
-
-export interface NullDistributionPayload {
-  setId: string;
-  stages: string[];
-  n: number;
-  seed: number;
 }
 
 export interface SynthesisServiceOptions {
@@ -65,10 +47,27 @@ export interface SynthesisBatchView {
 
 const MAX_JOBS_PER_BATCH = 10_000;
 
+/** A stage as the jobs name it (a tensor), as the caller named it, and whether the fake ReLU applies there. */
+interface CheckedStage {
+  tensor: string;
+  requested: string;
+  fakeRelu: boolean;
+}
+
+/** A request that passed every check, ready to be written. */
+interface CheckedRequest {
+  model: ModelRecord;
+  seed: number;
+  config: SynthesisConfig;
+  stages: CheckedStage[];
+  stimuli: StimulusRecord[];
+  idempotencyKey: string | null;
+}
+
 /**
  * Metamer synthesis as jobs: checks a request completely, writes one job per (stimulus, stage) and the null
  * distribution jobs the certificates need, and hands the job ids to the dispatcher. The work itself runs in the
- * SYNTHESIS / NULL_DISTRIBUTION handlers (synthesis-job.ts, null-distribution-job.ts).
+ * SYNTHESIS / NULL_DISTRIBUTION handlers (jobs/handlers/synthesis.ts, jobs/handlers/null-distribution.ts).
  */
 export class SynthesisService {
   constructor(
@@ -89,14 +88,27 @@ export class SynthesisService {
 
   async synthesize(caller: Caller, input: SynthesizeInput): Promise<SynthesisBatchView> {
     const ctx = requireRole(caller, "MEMBER");
-    if (input.idempotencyKey) {
-      const existing = await this.store.jobs.findBatchByIdempotencyKey(ctx.groupId, input.idempotencyKey);
-      if (existing) return this.view(existing);
-    }
-    const model = isUuid(input.modelId) ? await this.store.models.findVisible(ctx.groupId, input.modelId) : null;
-    if (!model) throw new AppError("NOT_FOUND", `modelId: no model '${input.modelId}' visible to this group`);
-    if (!model.sha256) throw new AppError("UNSUPPORTED_MODEL", `modelId: model ${model.name} v${model.version} has no ONNX file (a reference model) and cannot synthesize`);
-    if (!model.outputName) throw new AppError("UNSUPPORTED_MODEL", `modelId: model ${model.name} has no output (logits) tensor, needed for the label check`);
+    const replayed = await this.batchForKey(ctx, input.idempotencyKey);
+    if (replayed) return this.view(replayed);
+    const request = await this.checkRequest(ctx, input);
+    const created = await this.enqueue(ctx, request).catch(async (e: unknown) => {
+      // Two requests with the same idempotencyKey raced: the loser returns the winner's batch.
+      const winner = isUniqueViolation(e) ? await this.batchForKey(ctx, input.idempotencyKey) : null;
+      if (winner) return { batch: winner, ids: [] as string[] };
+      throw e;
+    });
+    if (created.ids.length) await this.dispatcher.dispatch(created.ids);
+    return this.view(created.batch);
+  }
+
+  /** The batch an earlier request with this idempotency key created, if any. */
+  private async batchForKey(ctx: RequestContext, key: string | null | undefined): Promise<BatchRecord | null> {
+    return key ? this.store.jobs.findBatchByIdempotencyKey(ctx.groupId, key) : null;
+  }
+
+  /** Checks a whole request before anything is written: model, sizes, seed, config, stages and stimuli. */
+  private async checkRequest(ctx: RequestContext, input: SynthesizeInput): Promise<CheckedRequest> {
+    const model = await this.runnableModel(ctx, input.modelId);
     if (input.stages.length === 0) throw new AppError("BAD_USER_INPUT", "stages: expected at least one stage (a tensor name or stage label), got []");
     if (input.stimulusIds.length === 0) throw new AppError("BAD_USER_INPUT", "stimulusIds: expected at least one stimulus id, got []");
     const jobCount = input.stages.length * input.stimulusIds.length;
@@ -109,9 +121,24 @@ export class SynthesisService {
       throw new AppError("BAD_USER_INPUT", `seed: expected an integer in [0, 2147483647], got ${seed}`);
     }
     const config = resolveSynthesisConfig(input.config ?? {}, { maxTotalSteps: this.options.maxTotalSteps });
+    const stages = await this.resolveStages(model, input.stages);
+    const stimuli = await this.checkStimuli(ctx.groupId, model, input.stimulusIds);
+    return { model, seed, config, stages, stimuli, idempotencyKey: input.idempotencyKey ?? null };
+  }
 
-    const layers: { tensor: string; requested: string; fakeRelu: boolean }[] = [];
-    for (const [i, stage] of input.stages.entries()) {
+  /** A model of the caller's group (or shared) that can synthesize: it has an ONNX file and an output tensor. */
+  private async runnableModel(ctx: RequestContext, modelId: string): Promise<ModelRecord> {
+    const model = isUuid(modelId) ? await this.store.models.findVisible(ctx.groupId, modelId) : null;
+    if (!model) throw new AppError("NOT_FOUND", `modelId: no model '${modelId}' visible to this group`);
+    if (!model.sha256) throw new AppError("UNSUPPORTED_MODEL", `modelId: model ${model.name} v${model.version} has no ONNX file (a reference model) and cannot synthesize`);
+    if (!model.outputName) throw new AppError("UNSUPPORTED_MODEL", `modelId: model ${model.name} has no output (logits) tensor, needed for the label check`);
+    return model;
+  }
+
+  /** Each requested stage (tensor name or label) as a tensor, and whether it gets the fake ReLU. */
+  private async resolveStages(model: ModelRecord, requested: string[]): Promise<CheckedStage[]> {
+    const stages: CheckedStage[] = [];
+    for (const [i, stage] of requested.entries()) {
       const layer = await this.models.resolveStage(model, stage, `stages[${i}]`).catch(async (e: unknown) => {
         // The registry lists every stage; the caller of synthesis needs the ones it can target.
         if (e instanceof AppError && e.code === "BAD_USER_INPUT") {
@@ -122,62 +149,58 @@ export class SynthesisService {
         }
         throw e;
       });
-      // Fake ReLU at the matched stage whenever it is a ReLU output (science.md §2).
-      layers.push({ tensor: layer.name, requested: stage, fakeRelu: layer.producerOp === "Relu" });
+      // Fake ReLU at the matched stage whenever it is a ReLU output (the paper's method).
+      stages.push({ tensor: layer.name, requested: stage, fakeRelu: layer.producerOp === "Relu" });
     }
-    const stimuli = await this.checkStimuli(ctx.groupId, model, input.stimulusIds);
+    return stages;
+  }
 
-    const created = await this.store
-      .transaction(async (tx) => {
-        const batch = await tx.jobs.createBatch({
-          groupId: ctx.groupId,
-          modelId: model.id,
-          config: config as unknown as Record<string, unknown>,
-          seed,
-          idempotencyKey: input.idempotencyKey ?? null,
-        });
-        const nullJobBySet = await this.enqueueNullDistributions(tx, ctx.groupId, model, stimuli, layers.map((l) => l.tensor), seed);
-        const jobs: NewJob[] = [];
-        for (const stimulus of stimuli) {
-          for (const layer of layers) {
-            const payload: SynthesisPayload = {
-              seed,
-              config,
-              stage: layer.tensor,
-              stageRequested: layer.requested,
-              fakeRelu: layer.fakeRelu,
-              setId: stimulus.setId,
-              nullJobId: nullJobBySet.get(`${stimulus.setId}|${layer.tensor}`) ?? null,
-              checkpointEvery: this.options.checkpointEvery ?? 500,
-            };
-            jobs.push({
-              kind: "SYNTHESIS",
-              groupId: ctx.groupId,
-              batchId: batch.id,
-              modelId: model.id,
-              stimulusId: stimulus.id,
-              stage: layer.tensor,
-              payload: payload as unknown as Record<string, unknown>,
-              maxAttempts: this.options.maxAttempts ?? 3,
-              totalIterations: totalSteps(config),
-              // Not claimable before its null distribution exists: a job never waits for it in a worker slot.
-              dependsOnId: payload.nullJobId,
-            });
-          }
-        }
-        const synthesisJobs = await tx.jobs.enqueue(jobs);
-        return { batch, ids: [...new Set(nullJobBySet.values())].concat(synthesisJobs.map((j) => j.id)) };
-      })
-      .catch(async (e: unknown) => {
-        // Two requests with the same idempotencyKey raced: the loser returns the winner's batch.
-        if (input.idempotencyKey && isUniqueViolation(e)) {
-          const existing = await this.store.jobs.findBatchByIdempotencyKey(ctx.groupId, input.idempotencyKey);
-          if (existing) return { batch: existing, ids: [] as string[] };
-        }
-        throw e;
+  /**
+   * In one transaction: the batch, the null distribution jobs its certificates need, and one SYNTHESIS job per
+   * (stimulus, stage), each depending on its null job. Returns the ids to dispatch.
+   */
+  private async enqueue(ctx: RequestContext, request: CheckedRequest): Promise<{ batch: BatchRecord; ids: string[] }> {
+    const { model, seed, config, stages, stimuli } = request;
+    return this.store.transaction(async (tx) => {
+      const batch = await tx.jobs.createBatch({
+        groupId: ctx.groupId,
+        modelId: model.id,
+        config: configJson(config),
+        seed,
+        idempotencyKey: request.idempotencyKey,
       });
-    if (created.ids.length) await this.dispatcher.dispatch(created.ids);
-    return this.view(created.batch);
+      const nullJobBySet = await this.enqueueNullDistributions(tx, ctx.groupId, model, stimuli, stages.map((l) => l.tensor), seed);
+      const jobs: NewJob[] = [];
+      for (const stimulus of stimuli) {
+        for (const stage of stages) {
+          const payload: SynthesisPayload = {
+            seed,
+            config,
+            stage: stage.tensor,
+            stageRequested: stage.requested,
+            fakeRelu: stage.fakeRelu,
+            setId: stimulus.setId,
+            nullJobId: nullJobBySet.get(`${stimulus.setId}|${stage.tensor}`) ?? null,
+            checkpointEvery: this.options.checkpointEvery ?? 500,
+          };
+          jobs.push({
+            kind: "SYNTHESIS",
+            groupId: ctx.groupId,
+            batchId: batch.id,
+            modelId: model.id,
+            stimulusId: stimulus.id,
+            stage: stage.tensor,
+            payload: jobPayload("SYNTHESIS", payload),
+            maxAttempts: this.options.maxAttempts ?? 3,
+            totalIterations: totalSteps(config),
+            // Not claimable before its null distribution exists: a job never waits for it in a worker slot.
+            dependsOnId: payload.nullJobId,
+          });
+        }
+      }
+      const synthesisJobs = await tx.jobs.enqueue(jobs);
+      return { batch, ids: [...new Set(nullJobBySet.values())].concat(synthesisJobs.map((j) => j.id)) };
+    });
   }
 
   async job(caller: Caller, id: string): Promise<(JobRecord & { metamerId: string | null }) | null> {
@@ -269,7 +292,7 @@ export class SynthesisService {
       const have = new Set(await tx.metamers.nullDistributionStages(model.id, setId));
       const pending = await tx.jobs.pendingNullJobs(model.id, setId);
       const covered = new Map<string, string>();
-      for (const job of pending) for (const stage of (job.payload as unknown as NullDistributionPayload).stages) covered.set(stage, job.id);
+      for (const job of pending) for (const stage of readPayload(job, "NULL_DISTRIBUTION").stages) covered.set(stage, job.id);
       const missing = stages.filter((s) => !have.has(s) && !covered.has(s));
       for (const s of stages) if (covered.has(s)) bySetStage.set(`${setId}|${s}`, covered.get(s)!);
       if (missing.length === 0) continue;
@@ -277,7 +300,7 @@ export class SynthesisService {
       const all = [...new Set([...missing, ...labelled])];
       const payload: NullDistributionPayload = { setId, stages: all, n: this.options.nullPairs ?? DEFAULT_NULL_PAIRS, seed };
       const [job] = await tx.jobs.enqueue([
-        { kind: "NULL_DISTRIBUTION", groupId, modelId: model.id, payload: payload as unknown as Record<string, unknown>, maxAttempts: this.options.maxAttempts ?? 3 },
+        { kind: "NULL_DISTRIBUTION", groupId, modelId: model.id, payload: jobPayload("NULL_DISTRIBUTION", payload), maxAttempts: this.options.maxAttempts ?? 3 },
       ]);
       for (const s of all) bySetStage.set(`${setId}|${s}`, job.id);
     }

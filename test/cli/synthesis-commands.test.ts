@@ -5,8 +5,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
 import { progressBar } from "../../src/cli/synthesis-commands.js";
-import { createJobHandlers } from "../../src/dispatch/handlers.js";
-import { JobQueue, JobWorker } from "../../src/services/jobs.js";
+import { createJobHandlers } from "../../src/worker.js";
+import { JobQueue, JobWorker } from "../../src/services/jobs/queue.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, registerFixtureModel } from "../helpers/synthesis-fixtures.js";
 

@@ -5,7 +5,7 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalWorkerPool, type PoolJobEvent, type PoolWorkerLost } from "../../src/dispatch/local-pool.js";
-import type { RequestContext } from "../../src/services/context.js";
+import type { RequestContext } from "../../src/services/authorization.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, registerFixtureModel } from "../helpers/synthesis-fixtures.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import sharp from "sharp";
 import wavefile from "wavefile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { float32FromBytes, resample } from "../../src/services/stimuli-convert.js";
+import { float32FromBytes, resample } from "../../src/engine/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
 

@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createJobHandlers } from "../../src/dispatch/handlers.js";
-import { JobQueue } from "../../src/services/jobs.js";
+import { createJobHandlers } from "../../src/worker.js";
+import { JobQueue } from "../../src/services/jobs/queue.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, registerFixtureModel } from "../helpers/synthesis-fixtures.js";
 

@@ -2,7 +2,7 @@
 import { createApp, type App, type AppDeps } from "../../src/app.js";
 import { defaultConfig, type AppConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
-import type { Role } from "../../src/services/context.js";
+import type { Role } from "../../src/services/authorization.js";
 import type { Services } from "../../src/services/index.js";
 import type { Store } from "../../src/store/store.js";
 import type { PgConfig } from "../../src/store/pg-config.js";

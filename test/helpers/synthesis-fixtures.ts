@@ -3,11 +3,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import onnxProto from "onnx-proto";
-import { renderImage } from "../../src/engine/synthesis/render.js";
+import { renderImage } from "../../src/engine/index.js";
 import { pino } from "pino";
-import { createJobHandlers } from "../../src/dispatch/handlers.js";
-import type { RequestContext } from "../../src/services/context.js";
-import { JobQueue } from "../../src/services/jobs.js";
+import { createJobHandlers } from "../../src/worker.js";
+import type { RequestContext } from "../../src/services/authorization.js";
+import { JobQueue } from "../../src/services/jobs/queue.js";
 import type { TestApp } from "./app.js";
 import type { Services } from "../../src/services/index.js";
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/config.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { isAppError } from "../../src/errors.js";
-import type { RequestContext } from "../../src/services/context.js";
+import type { RequestContext } from "../../src/services/authorization.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { wav } from "./stimulus-files.js";
 

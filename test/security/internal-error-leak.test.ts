@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobHandlerRegistry, JobQueue } from "../../src/services/jobs.js";
+import { JobHandlerRegistry, JobQueue } from "../../src/services/jobs/queue.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 /** Every JSON line the app logs, parsed (the real pino logger, writing into this array instead of stdout). */

@@ -8,10 +8,10 @@
 // Time is the workers' injected clock, moved past the lease instead of waited for.
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NoDispatcher } from "../../src/dispatch/dispatcher.js";
-import { createJobHandlers } from "../../src/dispatch/handlers.js";
-import type { RequestContext } from "../../src/services/context.js";
-import { DEPENDENCY_FAILED, JobQueue } from "../../src/services/jobs.js";
+import { NoDispatcher } from "../../src/services/ports.js";
+import { createJobHandlers } from "../../src/worker.js";
+import type { RequestContext } from "../../src/services/authorization.js";
+import { DEPENDENCY_FAILED, JobQueue } from "../../src/services/jobs/queue.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, fixtureFloat32, imageVariants, LENET_STAGES, registerFixtureModel } from "../helpers/synthesis-fixtures.js";

@@ -69,7 +69,7 @@ it("follows shapes through ConstantOfShape, Tile, Reshape and Shape arithmetic",
 
 it("stops a model whose memory shows only at run time at the memory limit and kills the child", async () => {
   // The static check is off here (a huge budget), so onnxruntime really starts to fill 1.6 GB.
-  const inspector = new ModelInspector({ timeoutMs: 60_000, memoryBytes: 512 * MiB, staticBudgetBytes: 2 ** 50 });
+  const inspector = new ModelInspector({ timeoutMs: 60_000, memoryBytes: 512 * MiB, staticBudgetBytes: 2 ** 50, maxModelBytes: 1024 * MiB });
   try {
     await expect(inspector.inspect(expandBombModel(20000))).rejects.toMatchObject({
       code: "UNSUPPORTED_MODEL",

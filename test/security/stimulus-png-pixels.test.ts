@@ -1,7 +1,7 @@
 // Issue 10 item 7: a 747 KB PNG added without a target model was decoded at full size and held 6.6 GB. The header's
 // pixel count and the tensor's size are checked before decoding (METAMERS_MAX_STIMULUS_PIXELS / _ELEMENTS).
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { RequestContext } from "../../src/services/context.js";
+import type { RequestContext } from "../../src/services/authorization.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
 import { blankPng } from "./stimulus-files.js";

@@ -2,7 +2,7 @@
 // a 256 MB tensor). Rates outside 1 kHz-384 kHz are refused from the header, the resampled length is bounded before
 // any work, and decoding/resampling run on a worker thread.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { RequestContext } from "../../src/services/context.js";
+import type { RequestContext } from "../../src/services/authorization.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
 import { wav } from "./stimulus-files.js";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
-import { DEPENDENCY_FAILED, JobHandlerRegistry, JobLostError, JobQueue, type JobHandler } from "../../src/services/jobs.js";
+import { DEPENDENCY_FAILED, JobHandlerRegistry, JobLostError, JobQueue, type JobHandler } from "../../src/services/jobs/queue.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 const silent = pino({ level: "silent" });

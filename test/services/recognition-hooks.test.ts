@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NoDispatcher } from "../../src/dispatch/dispatcher.js";
-import type { RequestContext } from "../../src/services/context.js";
+import { NoDispatcher } from "../../src/services/ports.js";
+import type { RequestContext } from "../../src/services/authorization.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, autodiffFixtures, fixtureFloat32, imageVariants, inProcessWorker, LENET_STAGES } from "../helpers/synthesis-fixtures.js";

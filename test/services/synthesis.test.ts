@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NoDispatcher } from "../../src/dispatch/dispatcher.js";
-import { renderAudio, renderImage } from "../../src/engine/synthesis/render.js";
+import { NoDispatcher } from "../../src/services/ports.js";
+import { renderAudio, renderImage } from "../../src/engine/index.js";
 import { AppError } from "../../src/errors.js";
-import type { RequestContext } from "../../src/services/context.js";
+import type { RequestContext } from "../../src/services/authorization.js";
 import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, fixtureFloat32, imageVariants, inProcessWorker, LENET_STAGES, logModel, registerFixtureModel, sinModel } from "../helpers/synthesis-fixtures.js";

@@ -7,7 +7,7 @@
 //     SIGKILLs it past the limit (measured: an Expand to 20000x20000 without the static check is stopped at the
 //     limit, overshooting by less than 0.2 GB). An address-space limit (`ulimit -v`) alone does not work: under the
 //     SWC loader a child that has only loaded onnxruntime already maps 3.5-4.2 GB of virtual memory with 200 MB
-//     resident, so RLIMIT_AS is set only as a backstop, limit + 8 GiB;
+//     resident, so RLIMIT_AS is set only as a backstop, the largest limit + 8 GiB;
 //   - an empty working directory and a minimal environment, so that even a file reference the checks missed finds
 //     nothing to read there.
 // One child serves inspections one at a time (a queue), which also bounds how many run at once; it is reused while
@@ -21,10 +21,12 @@ import { AppError, type ErrorCode } from "../../errors.js";
 import type { InspectReply, InspectRequest } from "./inspect-child.js";
 
 export interface InspectorLimits {
-  /** wall-clock limit of one model's inspection */
+  /** wall-clock limit of one model's inspection, plus TIMEOUT_MS_PER_GIB for each GiB of the file */
   timeoutMs: number;
-  /** address-space limit of the inspecting process (bytes) */
+  /** resident-memory limit of the inspecting process (bytes), plus MEMORY_PER_MODEL_BYTE for each byte of the file */
   memoryBytes: number;
+  /** the largest file the server accepts: sizes the address-space backstop for the largest allowance */
+  maxModelBytes: number;
   /** refuse before running when statically known intermediate tensors exceed this (bytes) */
   staticBudgetBytes: number;
 }
@@ -36,8 +38,24 @@ const repoRoot = path.resolve(here, "../../..");
 /** an idle child is stopped after this long, so a quiet server holds no onnxruntime process */
 const IDLE_MS = 30_000;
 const RSS_POLL_MS = 20;
-/** the `ulimit -v` backstop sits this far above the RSS limit (see the header) */
+/** the `ulimit -v` backstop sits this far above the largest RSS limit (see the header) */
 const ADDRESS_SPACE_SLACK = 8 * 1024 ** 3;
+/**
+ * A real model's weights need room the base limits do not give: the child holds the file, its decoded initializers
+ * and the outputs of the catalogue run (measured: 6.7 GB resident and about 60 s for a 1.5 GB file, 2.8 GB for vgg11's
+ * 531 MB). The allowance grows with the file's size, so a large honest model registers while a tiny hostile one
+ * (the 123-byte Expand, the 319-byte Loop) still meets the base limits.
+ */
+const MEMORY_PER_MODEL_BYTE = 4;
+const TIMEOUT_MS_PER_GIB = 120_000;
+
+/** The limits that apply to one file of `byteLength` bytes. */
+export function limitsForModel(limits: InspectorLimits, byteLength: number): { timeoutMs: number; memoryBytes: number } {
+  return {
+    timeoutMs: Math.round(limits.timeoutMs + (TIMEOUT_MS_PER_GIB * byteLength) / 1024 ** 3),
+    memoryBytes: limits.memoryBytes + MEMORY_PER_MODEL_BYTE * byteLength,
+  };
+}
 /** a child is replaced after this many models (native memory fragmentation) */
 const MAX_USES = 200;
 
@@ -114,7 +132,8 @@ export class ModelInspector {
     (child.channel as { ref?: () => void } | undefined)?.ref?.();
     await this.ready;
     this.uses++;
-    const { timeoutMs, memoryBytes, staticBudgetBytes } = this.limits;
+    const { staticBudgetBytes } = this.limits;
+    const { timeoutMs, memoryBytes } = limitsForModel(this.limits, job.bytes.byteLength);
     return new Promise<Inspection>((resolve, reject) => {
       const overMemory = (detail: string) =>
         new AppError("UNSUPPORTED_MODEL", `shape discovery exceeded its memory limit of ${mib(memoryBytes)} MiB (${detail}); the model was refused`, {
@@ -178,7 +197,7 @@ export class ModelInspector {
     const register = `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});`;
     this.workdir = mkdtempSync(path.join(os.tmpdir(), "metamers-inspect-"));
     const nodeArgs = [...(ts ? ["--import", `data:text/javascript,${encodeURIComponent(register)}`] : []), entry];
-    const kib = Math.floor((this.limits.memoryBytes + ADDRESS_SPACE_SLACK) / 1024);
+    const kib = Math.floor((limitsForModel(this.limits, this.limits.maxModelBytes).memoryBytes + ADDRESS_SPACE_SLACK) / 1024);
     // `ulimit -v` then exec: the limit applies to node itself and everything it loads, from the first instruction.
     const child = fork(entry, [], {
       cwd: this.workdir,

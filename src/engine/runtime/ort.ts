@@ -1,11 +1,22 @@
 // The only import of onnxruntime-node in the project. Session settings follow docs/autodiff.md: level "all" (NCHWc
 // layout transform), sequential execution, one inter-op thread.
-import * as ortModule from "onnxruntime-node";
+import type * as Ort from "onnxruntime-node";
 import { publicOrtError } from "./ort-errors.js";
 
-export const ort = ortModule;
-export type OrtSession = ortModule.InferenceSession;
-export type OrtTensor = ortModule.Tensor;
+export type OrtSession = Ort.InferenceSession;
+export type OrtTensor = Ort.Tensor;
+
+let ort: typeof Ort | null = null;
+
+/**
+ * onnxruntime-node, loaded by the first session rather than on import: every caller reaches the engine through
+ * src/engine/index.ts, and the processes that never run a model (the API process, which inspects models in a child
+ * process; its statistics and audio threads) should not load the native library.
+ */
+async function loadOrt(): Promise<typeof Ort> {
+  ort ??= await import("onnxruntime-node");
+  return ort;
+}
 
 let executionProviders: string[] | undefined;
 
@@ -24,7 +35,7 @@ export function useExecutionProviders(providers: string[] | undefined): void {
  */
 export async function createSession(bytes: Uint8Array, threads: number): Promise<OrtSession> {
   try {
-    return await ort.InferenceSession.create(bytes, {
+    return await (await loadOrt()).InferenceSession.create(bytes, {
       ...(executionProviders ? { executionProviders } : {}),
       graphOptimizationLevel: "all",
       executionMode: "sequential",
@@ -50,6 +61,8 @@ export async function runSession(
   }
 }
 
+/** A float32 tensor for a session's run (so onnxruntime is loaded: a session exists). */
 export function floatTensor(data: Float32Array, dims: readonly number[]): OrtTensor {
+  if (!ort) throw new Error("floatTensor: onnxruntime-node is not loaded yet; tensors are made for a session created first");
   return new ort.Tensor("float32", data, dims);
 }

@@ -5,7 +5,7 @@ import type { ProbeInfo } from "../autodiff/backward.js";
 import type { OnnxModel } from "../onnx/model.js";
 import { DataType, onnx } from "../onnx/proto.js";
 import { elementCount, type TensorValue } from "../onnx/tensor.js";
-import { createSession } from "./ort.js";
+import { createSession, floatTensor } from "./ort.js";
 import { publicOrtMessage } from "./ort-errors.js";
 
 const ORT_TYPES: Record<string, number> = {
@@ -57,8 +57,7 @@ async function runProbe(model: OnnxModel): Promise<ProbeInfo> {
   }
   try {
     const x = new Float32Array(elementCount(model.inputShape));
-    const { ort } = await import("./ort.js");
-    const result = await session.run({ [model.inputName]: new ort.Tensor("float32", x, model.inputShape) }).catch((e: Error) => {
+    const result = await session.run({ [model.inputName]: floatTensor(x, model.inputShape) }).catch((e: Error) => {
       throw new AppError("UNSUPPORTED_MODEL", `onnxruntime cannot run the model on a zero input of shape [${model.inputShape.join(", ")}]: ${publicOrtMessage(e)}`);
     });
     const info: ProbeInfo = { shapes: new Map([[model.inputName, model.inputShape]]), dataTypes: new Map([[model.inputName, DataType.FLOAT]]), values: new Map() };

@@ -3,4 +3,3 @@ export * from "./init.js";
 export * from "./checkpoint.js";
 export * from "./history.js";
 export * from "./loop.js";
-export * from "./render.js";

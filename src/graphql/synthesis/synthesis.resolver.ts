@@ -3,7 +3,7 @@ import type { GraphQLContext } from "../context.js";
 import { Model, toModel } from "../model/model.types.js";
 import { Stimulus } from "../stimulus/stimulus.types.js";
 import type { SynthesisBatchView } from "../../services/synthesis.js";
-import type { SynthesisConfigInput } from "../../engine/synthesis/config.js";
+import type { SynthesisConfigInput } from "../../services/synthesis.js";
 import {
   JobStatusEnum,
   Metamer,

@@ -1,7 +1,7 @@
 import { AppError } from "../../errors.js";
 import type { Store } from "../../store/store.js";
-import { type Caller, requireRole } from "../context.js";
-import type { MetricsService, Observer, StudyModality } from "./index.js";
+import { type Caller, requireRole } from "../authorization.js";
+import type { CurveArgs, CurvePoint, Idiosyncrasy, IdiosyncrasyArgs, MatrixArgs, MatrixCellResult, Observer, StudyModality } from "./types.js";
 
 /**
  * Bulk tables for scripts (GET /export/<name>.csv), so nobody pages through thousands of GraphQL rows.
@@ -44,6 +44,13 @@ export const EXPORT_TABLES: Record<string, { params: string; columns: string[]; 
   },
 };
 
+/** The queries the tables come from (MetricsService has them; named here so this module needs only their types). */
+export interface ExportQueries {
+  crossModelMatrix(caller: Caller, args: MatrixArgs): Promise<MatrixCellResult[]>;
+  recognizabilityCurve(caller: Caller, args: CurveArgs): Promise<CurvePoint[]>;
+  idiosyncrasy(caller: Caller, args: IdiosyncrasyArgs): Promise<Idiosyncrasy>;
+}
+
 function list(params: URLSearchParams, name: string): string[] {
   const raw = params.get(name);
   if (!raw) throw new AppError("BAD_USER_INPUT", `${name}: expected a comma-separated list of ids in the query string, got nothing`);
@@ -59,7 +66,7 @@ function required(params: URLSearchParams, name: string): string {
 const OBSERVERS: Observer[] = ["HUMAN", "GENERATOR", "OTHER_MODELS", "MODEL"];
 
 export async function exportTable(
-  metrics: MetricsService,
+  metrics: ExportQueries,
   store: Store,
   caller: Caller,
   name: string,

@@ -1,11 +1,21 @@
 // The statistics that MetricsService runs in the stats worker pool (src/services/stats-pool.ts). Pure functions of
 // plain data (numbers, typed arrays) so they cross a worker boundary by structured clone; this module imports only
 // the engine, never the store or anything with I/O, because the worker thread loads it on its own.
-import { bootstrap, bootstrapMean, DEFAULT_BOOTSTRAP, percentileSummary, type BootstrapResult } from "../../engine/stats/bootstrap.js";
-import { kendallTau, pearson, spearman } from "../../engine/stats/correlation.js";
-import { mean } from "../../engine/stats/descriptive.js";
-import { permutationMixed, permutationRepeatedMeasures, type PermutationTestResult } from "../../engine/stats/permutation.js";
-import { SeededRandom } from "../../engine/random.js";
+import {
+  bootstrap,
+  bootstrapMean,
+  DEFAULT_BOOTSTRAP,
+  kendallTau,
+  mean,
+  pearson,
+  percentileSummary,
+  permutationMixed,
+  permutationRepeatedMeasures,
+  SeededRandom,
+  spearman,
+  type BootstrapResult,
+  type PermutationTestResult,
+} from "../../engine/index.js";
 
 export interface ResampleOptions {
   seed: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../../../src/engine/random.js";
-import { decodeRendering, renderAudio, renderImage } from "../../../src/engine/synthesis/render.js";
+import { decodeRendering, renderAudio, renderImage } from "../../../src/engine/index.js";
 import { argmax, certify, nullDistribution, samplePairs, similarity, snr } from "../../../src/engine/validation/index.js";
 import { pearson, spearman } from "../../../src/engine/stats/correlation.js";
 

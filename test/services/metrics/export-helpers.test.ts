@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../../../src/services/metrics/export.js";
-import { globToLike } from "../../../src/services/metrics/index.js";
+import { globToLike } from "../../../src/services/metrics/recognizability-service.js";
 
 describe("export and filter helpers", () => {
   it("writes RFC 4180 CSV: quoting, nulls, non-finite numbers", () => {

@@ -2,7 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFeather2023, type Feather2023Data } from "../../../src/services/studies/feather2023.js";
-import { StudyService } from "../../../src/services/studies/index.js";
+import { StudyService } from "../../../src/services/studies/study-service.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -1,8 +1,9 @@
-import { ForwardSession, GradientSession, type GradientOptions } from "../engine/index.js";
+import { ForwardSession, GradientSession, type GradientOptions } from "./sessions.js";
 
 /**
  * Keeps the last few engine sessions of a worker alive between jobs: consecutive jobs of a batch share a model
- * and stage, and rebuilding a gradient graph costs 25-180 ms. Least recently used entries are released.
+ * and stage, and rebuilding a gradient graph costs 25-180 ms. Least recently used entries are released. The model's
+ * bytes come from the caller (`modelBytes`, read only on a miss): the cache knows no storage.
  */
 export class EngineSessionCache {
   private readonly gradients = new Map<string, Promise<GradientSession>>();

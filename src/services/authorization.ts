@@ -1,3 +1,4 @@
+// The caller's authorization: who is calling (group, role, key) and the role check every service operation starts with.
 import { AppError } from "../errors.js";
 
 export type Role = "READER" | "MEMBER" | "ADMIN";

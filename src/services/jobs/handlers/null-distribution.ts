@@ -1,10 +1,9 @@
-import { AppError } from "../errors.js";
-import { nullDistribution, samplePairs } from "../engine/validation/null-distribution.js";
-import { prepareActivations, type PreparedActivations } from "../engine/validation/similarity.js";
-import type { EngineSessionCache } from "./engine-cache.js";
-import type { JobContext, JobHandler, JobOutcome } from "./jobs.js";
-import type { StimulusService } from "./stimuli.js";
-import type { NullDistributionPayload } from "./synthesis.js";
+import { nullDistribution, prepareActivations, samplePairs, type EngineSessionCache, type PreparedActivations } from "../../../engine/index.js";
+import { AppError } from "../../../errors.js";
+import type { StimulusService } from "../../stimuli.js";
+import { readPayload } from "../payloads.js";
+import type { JobContext, JobHandler, JobOutcome } from "../queue.js";
+import { jsonSafe } from "./json-safe.js";
 
 /**
  * One NULL_DISTRIBUTION job: a single forward pass per natural stimulus of the set with every requested stage as an
@@ -15,7 +14,7 @@ export class NullDistributionJobHandler implements JobHandler {
 
   async run(ctx: JobContext): Promise<JobOutcome> {
     const { job, store } = ctx;
-    const payload = job.payload as unknown as NullDistributionPayload;
+    const payload = readPayload(job, "NULL_DISTRIBUTION");
     const model = await store.models.findById(job.modelId!);
     if (!model?.sha256) throw new AppError("NOT_FOUND", `job ${job.id}: its model is gone or has no ONNX file`);
     const stimuli = await store.stimuli.allStimuli(payload.setId);
@@ -54,15 +53,11 @@ export class NullDistributionJobHandler implements JobHandler {
           seed: stats.seed,
           // Two identical stimuli give SNR = +Infinity, which JSON cannot hold: stored as the string "Infinity"
           // (a metamer's number never exceeds it, which is the right verdict).
-          maxima: jsonNumbers(stats.maxima) as Record<string, number>,
-          quantiles: jsonNumbers(stats.quantiles) as Record<string, Record<string, number>>,
+          maxima: jsonSafe(stats.maxima) as Record<string, number>,
+          quantiles: jsonSafe(stats.quantiles) as Record<string, Record<string, number>>,
         })),
       );
     }, { iteration: stimuli.length, totalIterations: stimuli.length, loss: null });
     return "completed";
   }
-}
-
-function jsonNumbers(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)));
 }

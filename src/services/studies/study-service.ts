@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { Store } from "../../store/store.js";
 import type { StudySummary } from "../../store/studies.js";
 import { AppError } from "../../errors.js";
-import { type Caller, type RequestContext, requireRole } from "../context.js";
+import { type Caller, type RequestContext, requireRole } from "../authorization.js";
 import { FEATHER2023, type Feather2023Data, parseFeather2023, readFeather2023 } from "./feather2023.js";
 
 /** The released data shipped beside the repository (`<repo>/../shared/paper-data`). */

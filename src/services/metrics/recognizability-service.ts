@@ -1,15 +1,24 @@
+import { DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, mean, sem } from "../../engine/index.js";
 import { AppError } from "../../errors.js";
-import { DEFAULT_BOOTSTRAP } from "../../engine/stats/bootstrap.js";
-import { mean, sem } from "../../engine/stats/descriptive.js";
-import { DEFAULT_PERMUTATIONS, type PermutationEffect } from "../../engine/stats/permutation.js";
-import type { Modality } from "../../generated/prisma/enums.js";
+import type { Modality } from "../../store/enums.js";
 import type { ModelRecord } from "../../store/models.js";
-import type { StagePoint } from "../../store/metrics.js";
 import type { Store } from "../../store/store.js";
-import { type Caller, type RequestContext, requireRole } from "../context.js";
+import { type Caller, type RequestContext, requireRole } from "../authorization.js";
 import { checkCount } from "../limits.js";
 import { inlineStatsRunner, type StatsRunner } from "../stats-pool.js";
 import { type ExportTable, exportTable } from "./export.js";
+import type {
+  BootstrapArgs,
+  CurveArgs,
+  CurvePoint,
+  Idiosyncrasy,
+  IdiosyncrasyArgs,
+  MatrixArgs,
+  MatrixCellResult,
+  Observer,
+  PermutationTestSummary,
+  Recognizability,
+} from "./types.js";
 
 /**
  * Recognizability metrics (science.md §4), with the paper's conventions:
@@ -23,88 +32,6 @@ import { type ExportTable, exportTable } from "./export.js";
  * Aggregates come from SQL (MetricsStore); resampling and permutation tests run on the rows returned, in the
  * statistics threads (`stats`: the app's StatsPool), so that a long one never holds the event loop.
  */
-
-export type Observer = "HUMAN" | "GENERATOR" | "OTHER_MODELS" | "MODEL";
-
-export interface Interval {
-  low: number;
-  high: number;
-}
-
-export interface BootstrapInfo {
-  seed: number;
-  resamples: number;
-}
-
-export interface Recognizability {
-  modelId: string;
-  stage: string;
-  observer: Observer;
-  /** Null when there is no data for this (model, stage, observer). */
-  mean: number | null;
-  sem: number | null;
-  ci95: Interval | null;
-  /** Participants (HUMAN), recognizers (OTHER_MODELS) or metamers (GENERATOR, MODEL). */
-  n: number;
-  /** Metamers evaluated per recognizer (model observers); null for HUMAN. */
-  metamers: number | null;
-  bootstrap: BootstrapInfo;
-}
-
-export interface CurvePoint extends StagePoint {
-  natural: boolean;
-}
-
-export interface MatrixCellResult {
-  generatorId: string;
-  recognizerId: string;
-  stage: string;
-  accuracy: number;
-  n: number;
-}
-
-export interface IdiosyncrasyPoint {
-  modelId: string;
-  model: string;
-  stage: string;
-  human: number;
-  otherModels: number;
-}
-
-/** The paper says VISION where the model registry says IMAGE; both are accepted. */
-export type StudyModality = "VISION" | "IMAGE" | "AUDIO";
-
-export interface Idiosyncrasy {
-  modality: StudyModality;
-  excludeStages: string[];
-  spearmanRho: number;
-  pearsonR: number;
-  r2: number;
-  kendallTau: number;
-  n: number;
-  /** Bootstrap percentile CI of Spearman's rho, resampling (model, stage) points. */
-  ci95: Interval;
-  bootstrap: BootstrapInfo;
-  points: IdiosyncrasyPoint[];
-}
-
-export interface PermutationTestSummary {
-  design: "REPEATED_MEASURES" | "MIXED";
-  /** The factor compared (model or observer), the stage factor and their interaction. */
-  factor: PermutationEffect;
-  stage: PermutationEffect;
-  interaction: PermutationEffect;
-  stages: string[];
-  /** Participants entering the test (per group for MIXED, summed). */
-  subjects: number;
-  permutations: number;
-  seed: number;
-}
-
-export interface BootstrapArgs {
-  seed?: number;
-  resamples?: number;
-}
 
 export const DEFAULT_EXCLUDED_STAGES = ["natural_*", "input_after_preproc"];
 
@@ -190,7 +117,7 @@ export class MetricsService {
    * Model observers: accuracy per stage; SEM is the binomial standard error for one recognizer and the standard
    * error across recognizers for OTHER_MODELS.
    */
-  async recognizabilityCurve(caller: Caller, args: { modelId: string; observer: Observer; recognizerId?: string | null }): Promise<CurvePoint[]> {
+  async recognizabilityCurve(caller: Caller, args: CurveArgs): Promise<CurvePoint[]> {
     const ctx = requireRole(caller, "READER");
     const model = await this.visibleModel(ctx, args.modelId, "modelId");
     if (args.observer === "HUMAN") {
@@ -222,7 +149,7 @@ export class MetricsService {
   }
 
   /** Accuracy of every recognizer on every generator's metamers at one stage (FINAL: each generator's own last stage). */
-  async crossModelMatrix(caller: Caller, args: { generatorIds: string[]; recognizerIds: string[]; stage?: string | null }): Promise<MatrixCellResult[]> {
+  async crossModelMatrix(caller: Caller, args: MatrixArgs): Promise<MatrixCellResult[]> {
     const ctx = requireRole(caller, "READER");
     for (const [argument, ids] of [["generatorIds", args.generatorIds], ["recognizerIds", args.recognizerIds]] as const) {
       if (ids.length === 0) throw new AppError("BAD_USER_INPUT", `${argument}: expected at least one model id, got an empty list`);
@@ -239,10 +166,7 @@ export class MetricsService {
     return cells.map((c) => ({ ...c, accuracy: c.n > 0 ? c.nCorrect / c.n : Number.NaN }));
   }
 
-  async idiosyncrasy(
-    caller: Caller,
-    args: { modality: StudyModality; excludeStages?: string[] | null; studyId?: string | null } & BootstrapArgs,
-  ): Promise<Idiosyncrasy> {
+  async idiosyncrasy(caller: Caller, args: IdiosyncrasyArgs): Promise<Idiosyncrasy> {
     const ctx = requireRole(caller, "READER");
     const excludeStages = args.excludeStages ?? DEFAULT_EXCLUDED_STAGES;
     const { seed, resamples } = checkBootstrapArgs(args);

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { toPublicError } from "../errors.js";
-import type { JobKind, JobProgress, JobRecord } from "../store/jobs.js";
-import type { Store } from "../store/store.js";
+import { toPublicError } from "../../errors.js";
+import type { JobKind, JobProgress, JobRecord } from "../../store/jobs.js";
+import type { Store } from "../../store/store.js";
 
 /** Thrown into a handler's calls once its worker no longer owns the job (cancelled, or the lease expired and another took it). */
 export class JobLostError extends Error {
@@ -40,7 +40,7 @@ export interface JobHandler {
   run(ctx: JobContext): Promise<JobOutcome>;
 }
 
-/** Which handler runs each kind. The statistics engineer registers RECOGNITION here (see src/dispatch/handlers.ts). */
+/** Which handler runs each kind; a worker fills it in its composition root (src/worker.ts). */
 export class JobHandlerRegistry {
   private readonly handlers = new Map<JobKind, JobHandler>();
 
@@ -72,6 +72,22 @@ export interface JobQueueOptions {
   clock?: () => Date;
   /** Told when a handler saved a checkpoint (the local pool forwards it to its owner, e.g. a fault test). */
   onCheckpoint?: (event: { jobId: string; kind: JobKind; iteration: number }) => void;
+}
+
+/** What `runOne` did with the job it claimed. */
+export interface RunResult {
+  job: JobRecord;
+  /** succeeded, yielded, requeued, failed, cancelled or lost */
+  result: string;
+}
+
+/** A claimed job's lease, kept alive by a heartbeat while its handler runs. */
+interface Lease {
+  /** Extends the lease now; false when the job is no longer held by this worker. */
+  beat(progress?: JobProgress, checkpoint?: Uint8Array): Promise<boolean>;
+  lost(): boolean;
+  /** Stops the heartbeat and waits for a beat in flight. */
+  stop(): Promise<void>;
 }
 
 /** The job code of a job whose dependency ended without succeeding (it fails at its claim, without running). */
@@ -108,18 +124,11 @@ export class JobQueue {
   /**
    * Claims and runs one job (of `jobId` if given). Returns what happened, or null when there was nothing to claim.
    */
-  async runOne(options: { jobId?: string; deadline?: number } = {}): Promise<{ job: JobRecord; result: string } | null> {
-    // Sweeping dead last attempts is housekeeping: once per lease period is enough (it is a table scan).
+  async runOne(options: { jobId?: string; deadline?: number } = {}): Promise<RunResult | null> {
     const now = this.clock?.();
-    if ((now ?? new Date()).getTime() - this.lastSweep > this.leaseMs) {
-      this.lastSweep = (now ?? new Date()).getTime();
-      for (const id of await this.store.jobs.failExhausted(now)) {
-        this.log.warn({ event: "job.failed", jobId: id, errorCode: "WORKER_LOST" }, "job failed: worker lost on last attempt");
-      }
-    }
+    await this.sweepExhausted(now);
     const job = await this.store.jobs.claim({ owner: this.owner, leaseMs: this.leaseMs, kinds: this.registry.kinds(), jobId: options.jobId, now });
     if (!job) return null;
-    const handler = this.registry.get(job.kind)!;
     const log = this.log.child({ jobId: job.id, kind: job.kind, owner: this.owner });
     log.info({ event: "job.claimed", attempt: job.attempts, maxAttempts: job.maxAttempts, resume: job.hasCheckpoint }, "job claimed");
     const unmet = await this.unmetDependency(job);
@@ -130,7 +139,32 @@ export class JobQueue {
       log.warn({ event: "job.failed", errorCode: DEPENDENCY_FAILED, errorMessage: unmet }, "job failed: its dependency did not succeed");
       return { job, result: status === "FAILED" ? "failed" : "lost" };
     }
+    const lease = this.holdLease(job, log);
+    try {
+      const outcome = await this.registry.get(job.kind)!.run(this.contextFor(job, log, lease, options.deadline));
+      return await this.settle(job, log, outcome);
+    } catch (error) {
+      return await this.settleFailure(job, log, error, lease.lost());
+    } finally {
+      await lease.stop();
+    }
+  }
 
+  /** Fails the jobs whose last attempt's worker died. Housekeeping (a table scan): once per lease period is enough. */
+  private async sweepExhausted(now: Date | undefined): Promise<void> {
+    const time = (now ?? new Date()).getTime();
+    if (time - this.lastSweep <= this.leaseMs) return;
+    this.lastSweep = time;
+    for (const id of await this.store.jobs.failExhausted(now)) {
+      this.log.warn({ event: "job.failed", jobId: id, errorCode: "WORKER_LOST" }, "job failed: worker lost on last attempt");
+    }
+  }
+
+  /**
+   * Keeps the lease of a claimed job alive with a heartbeat every `heartbeatMs` until `stop()`. `beat` extends it
+   * now (with progress and a checkpoint); `lost()` turns true once a beat found the job cancelled or taken.
+   */
+  private holdLease(job: JobRecord, log: Logger): Lease {
     let lost = false;
     let beating = Promise.resolve();
     const beat = async (progress?: JobProgress, checkpoint?: Uint8Array) => {
@@ -142,22 +176,33 @@ export class JobQueue {
       beating = beating.then(() => beat().then(() => undefined, (e) => void log.warn({ err: e }, "heartbeat failed")));
     }, this.heartbeatMs);
     timer.unref();
+    return {
+      beat,
+      lost: () => lost,
+      stop: async () => {
+        clearInterval(timer);
+        await beating;
+      },
+    };
+  }
 
-    const ctx: JobContext = {
+  /** What the handler of `job` sees: its row, its checkpoint, and progress/completion bound to this worker's lease. */
+  private contextFor(job: JobRecord, log: Logger, lease: Lease, deadline: number | undefined): JobContext {
+    return {
       job,
       owner: this.owner,
       store: this.store,
       log,
-      deadline: options.deadline,
+      deadline,
       loadCheckpoint: () => this.store.jobs.checkpoint(job.id),
       progress: async (progress, checkpoint) => {
-        if (!(await beat(progress, checkpoint))) throw new JobLostError(job.id);
+        if (!(await lease.beat(progress, checkpoint))) throw new JobLostError(job.id);
         if (checkpoint) {
           log.debug({ event: "job.checkpoint", iteration: progress.iteration }, "checkpoint saved");
           this.onCheckpoint?.({ jobId: job.id, kind: job.kind, iteration: progress.iteration });
         }
       },
-      stopRequested: () => lost,
+      stopRequested: () => lease.lost(),
       complete: async (write, progress) => {
         await this.store.transaction(async (tx) => {
           if (!(await tx.jobs.succeed(job.id, this.owner, progress))) throw new JobLostError(job.id);
@@ -165,38 +210,38 @@ export class JobQueue {
         });
       },
     };
+  }
 
-    try {
-      const outcome = await handler.run(ctx);
-      if (outcome === "completed") {
-        log.info({ event: "job.succeeded" }, "job succeeded");
-        return { job, result: "succeeded" };
-      }
-      await this.store.jobs.release(job.id, this.owner);
-      log.info({ event: "job.yielded" }, "job checkpointed and released for continuation");
-      return { job, result: "yielded" };
-    } catch (error) {
-      if (error instanceof JobLostError || lost) {
-        const status = await this.store.jobs.status(job.id);
-        log.info({ event: status === "CANCELLED" ? "job.cancelled" : "job.lost", status }, "job stopped: no longer held");
-        return { job, result: status === "CANCELLED" ? "cancelled" : "lost" };
-      }
-      // The stored error is what clients read (SynthesisJob.error): an AppError's message is meant for them; anything
-      // else is stored as INTERNAL with a reference id only, and its details go to the log under that id.
-      const { code, message } = toPublicError(error, log, { event: "job.error" }, "unexpected error in job handler");
-      const status = await this.store.jobs.fail(job.id, this.owner, { code, message, retryable: !PERMANENT_CODES.has(code) });
-      if (status === null) {
-        // The lease was lost while the handler failed: the job's current holder decides its fate.
-        log.info({ event: "job.lost", errorCode: code, errorMessage: message }, "job failed after its lease was lost");
-        return { job, result: "lost" };
-      }
-      const event = status === "QUEUED" ? "job.requeued" : "job.failed";
-      log[status === "QUEUED" ? "warn" : "error"]({ event, errorCode: code, errorMessage: message }, event);
-      return { job, result: status === "QUEUED" ? "requeued" : "failed" };
-    } finally {
-      clearInterval(timer);
-      await beating;
+  /** A handler returned: it completed the job (ctx.complete), or checkpointed and hands it to the next invocation. */
+  private async settle(job: JobRecord, log: Logger, outcome: JobOutcome): Promise<RunResult> {
+    if (outcome === "completed") {
+      log.info({ event: "job.succeeded" }, "job succeeded");
+      return { job, result: "succeeded" };
     }
+    await this.store.jobs.release(job.id, this.owner);
+    log.info({ event: "job.yielded" }, "job checkpointed and released for continuation");
+    return { job, result: "yielded" };
+  }
+
+  /** A handler threw: the job was taken away (cancelled, lease lost), or it failed and is retried or FAILED. */
+  private async settleFailure(job: JobRecord, log: Logger, error: unknown, leaseLost: boolean): Promise<RunResult> {
+    if (error instanceof JobLostError || leaseLost) {
+      const status = await this.store.jobs.status(job.id);
+      log.info({ event: status === "CANCELLED" ? "job.cancelled" : "job.lost", status }, "job stopped: no longer held");
+      return { job, result: status === "CANCELLED" ? "cancelled" : "lost" };
+    }
+    // The stored error is what clients read (SynthesisJob.error): an AppError's message is meant for them; anything
+    // else is stored as INTERNAL with a reference id only, and its details go to the log under that id.
+    const { code, message } = toPublicError(error, log, { event: "job.error" }, "unexpected error in job handler");
+    const status = await this.store.jobs.fail(job.id, this.owner, { code, message, retryable: !PERMANENT_CODES.has(code) });
+    if (status === null) {
+      // The lease was lost while the handler failed: the job's current holder decides its fate.
+      log.info({ event: "job.lost", errorCode: code, errorMessage: message }, "job failed after its lease was lost");
+      return { job, result: "lost" };
+    }
+    const event = status === "QUEUED" ? "job.requeued" : "job.failed";
+    log[status === "QUEUED" ? "warn" : "error"]({ event, errorCode: code, errorMessage: message }, event);
+    return { job, result: status === "QUEUED" ? "requeued" : "failed" };
   }
 
   /** Why a claimed job cannot run (its dependency ended without succeeding), or null when it can. */
@@ -220,7 +265,7 @@ export class JobWorker {
 
   constructor(
     private readonly queue: JobQueue,
-    private readonly options: { pollMs?: number; onRan?: (ran: { job: JobRecord; result: string }) => void } = {},
+    private readonly options: { pollMs?: number; onRan?: (ran: RunResult) => void } = {},
   ) {}
 
   start(): void {
