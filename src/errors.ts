@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
+// Only the error module: the rest of the engine stays unloaded for callers that merely handle errors.
+import { isEngineError, type EngineErrorCode } from "./engine/errors.js";
 import type { Logger } from "pino";
 
 /**
@@ -40,6 +42,23 @@ export class AppError extends Error {
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 
+/** The one place the engine's failures become the API's public codes. */
+const ENGINE_TO_API: Record<EngineErrorCode, ErrorCode> = {
+  INVALID_ARGUMENT: "BAD_USER_INPUT",
+  INVALID_ONNX: "INVALID_ONNX",
+  UNSUPPORTED_MODEL: "UNSUPPORTED_MODEL",
+  INVALID_MEDIA: "INVALID_STIMULUS",
+  NON_FINITE_LOSS: "NON_FINITE_LOSS",
+  INTERNAL: "INTERNAL",
+};
+
+/** An AppError as it is, an engine error as the API's AppError; null for anything else (an unexpected error). */
+export function asAppError(e: unknown): AppError | null {
+  if (isAppError(e)) return e;
+  if (isEngineError(e)) return new AppError(ENGINE_TO_API[e.code], e.message, e.details);
+  return null;
+}
+
 /**
  * What a client may see of any error: an AppError as it is (its message is written for users); anything else, and an
  * AppError coded INTERNAL (an invariant broken inside the server), becomes INTERNAL with a fresh reference id and a
@@ -47,7 +66,8 @@ export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
  * can find them from what the user reports. The one mapping behind GraphQL errors, HTTP JSON errors and stored job errors.
  */
 export function toPublicError(e: unknown, log: Logger, context: Record<string, unknown>, what: string): AppError {
-  if (isAppError(e) && e.code !== "INTERNAL") return e;
+  const known = asAppError(e);
+  if (known && known.code !== "INTERNAL") return known;
   // A reference for matching a report with the log, not a science draw: crypto randomness is right here.
   const errorId = randomUUID();
   log.error({ ...context, err: e, errorId }, what);

@@ -3,7 +3,7 @@
 // resolveServer in local-server.ts.
 import "reflect-metadata";
 import { loadCliEnvironment } from "../config.js";
-import { isAppError } from "../errors.js";
+import { asAppError } from "../errors.js";
 import { ApiError, MetamersClient } from "./client.js";
 import { MODELS_USAGE, modelsCommand, STIMULI_USAGE, stimuliCommand, type Output } from "./api-commands.js";
 import { resolveServer } from "./local-server.js";
@@ -115,7 +115,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     await runCli(argv);
   } catch (e) {
-    const code = e instanceof ApiError || isAppError(e) ? e.code : "INTERNAL";
+    const code = e instanceof ApiError ? e.code : (asAppError(e)?.code ?? "INTERNAL");
     process.stderr.write(`error [${code}]: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;
   }

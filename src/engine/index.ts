@@ -5,8 +5,8 @@
  *
  * ONNX in/out
  *   decodeOnnxModel(bytes): OnnxModel
- *     AppError INVALID_ONNX for bytes that are not an ONNX model (random bytes, truncated files, dangling tensors);
- *     AppError UNSUPPORTED_MODEL for: not exactly one float32 input, integer input, non-static input shape.
+ *     EngineError INVALID_ONNX for bytes that are not an ONNX model (random bytes, truncated files, dangling tensors);
+ *     EngineError UNSUPPORTED_MODEL for: not exactly one float32 input, integer input, non-static input shape.
  *   model.summary(): ModelSummary { opset, opsets, inputName, inputShape, outputNames, nodeCount }
  *   model.sha256: hex digest of the file's bytes
  *
@@ -20,7 +20,7 @@
  *     EVERY node on the input -> stage path whose op has no rule: { opType, opset, nodeName, reason? }.
  *     Structural check (no ORT run); inspectModel also runs each rule once to catch attribute combinations a
  *     rule does not cover, so prefer LayerInfo.unsupportedOps where available.
- *     An unknown stage name is AppError BAD_USER_INPUT.
+ *     An unknown stage name is EngineError INVALID_ARGUMENT.
  *
  * Gradients (stage = a tensor name)
  *   GradientSession.create(modelBytes, stage, { fakeRelu?, loss?: "normalizedL2" | "mse", outputActivations?,
@@ -56,9 +56,10 @@
  *   certify (the metamer's verdict against the null and the label), argmax.
  * Statistics (stats/): correlations, bootstrap, permutation ANOVAs, all seeded (SeededRandom).
  * Media (media/): stimulus files -> model inputs (imageToTensor, audioToTensor with the StimulusLimits checked from
- *   headers first; INVALID_STIMULUS), metamers -> files (renderImage: 8-bit PNG, renderAudio: float WAV, each with
+ *   headers first; INVALID_MEDIA), metamers -> files (renderImage: 8-bit PNG, renderAudio: float WAV, each with
  *   its values decoded back), decodeRendering, float32Bytes / float32FromBytes (the tensor blob format).
  */
+export { EngineError, isEngineError, type EngineErrorCode } from "./errors.js";
 export { decodeOnnxModel, encodeModel, OnnxModel, type ModelSummary, type NodeView } from "./onnx/model.js";
 export { inspectModel, type LayerInfo } from "./catalogue.js";
 export {

@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType, type ClassType } from "type-graphql";
-import type { Page } from "../store/pagination.js";
+import type { Page } from "../services/views.js";
 
 @ObjectType({ description: "Relay page information" })
 export class PageInfo {

@@ -1,7 +1,7 @@
 import { withDefaultLimits, type Limits } from "../config.js";
 // The inspector runs models in a child process; the engine loads onnxruntime only when a session is made here.
 import { ModelInspector, type LayerInfo, type ModelSummary } from "../engine/index.js";
-import { AppError, isAppError } from "../errors.js";
+import { AppError, asAppError } from "../errors.js";
 import { sha256Hex } from "../store/blob-store.js";
 import { isUniqueViolation } from "../store/errors.js";
 import type { LayerRecord, ModelFilter, ModelRecord } from "../store/models.js";
@@ -215,7 +215,8 @@ async function inspect(bytes: Uint8Array, limits: Limits): Promise<{ summary: Mo
   try {
     return await inspector.inspect(bytes);
   } catch (e) {
-    if (isAppError(e)) throw e;
+    const known = asAppError(e);
+    if (known) throw known;
     if ((e as Error).name === "InspectorReportedError") {
       throw new AppError("INVALID_ONNX", `the ONNX file could not be loaded: ${(e as Error).message}`);
     }

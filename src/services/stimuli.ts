@@ -1,5 +1,5 @@
 import { withDefaultLimits, type Limits } from "../config.js";
-import { AppError } from "../errors.js";
+import { AppError, asAppError } from "../errors.js";
 import { sha256Hex } from "../store/blob-store.js";
 import type { ModelRecord } from "../store/models.js";
 import type { Page } from "../store/pagination.js";
@@ -164,8 +164,9 @@ export class StimulusService {
         const tensor = await this.convert(bytes, set.modality === "IMAGE", spec, where);
         prepared.push({ item, bytes, contentType: contentTypeOf(kind), shape: spec.shape, tensor });
       } catch (e) {
-        if (!(e instanceof AppError)) throw e;
-        problems.push(e);
+        const known = asAppError(e);
+        if (!known) throw e;
+        problems.push(known);
       }
     }
     if (problems.length === 1) throw problems[0];

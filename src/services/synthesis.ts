@@ -1,5 +1,5 @@
 import { DEFAULT_NULL_PAIRS, resolveSynthesisConfig, totalSteps, type SynthesisConfig, type SynthesisConfigInput } from "../engine/index.js";
-import { AppError } from "../errors.js";
+import { AppError, asAppError } from "../errors.js";
 import type { BatchRecord, JobCounts, JobRecord, NewJob } from "../store/jobs.js";
 import type { MetamerRecord } from "../store/metamers.js";
 import type { ModelRecord } from "../store/models.js";
@@ -141,7 +141,7 @@ export class SynthesisService {
     for (const [i, stage] of requested.entries()) {
       const layer = await this.models.resolveStage(model, stage, `stages[${i}]`).catch(async (e: unknown) => {
         // The registry lists every stage; the caller of synthesis needs the ones it can target.
-        if (e instanceof AppError && e.code === "BAD_USER_INPUT") {
+        if (asAppError(e)?.code === "BAD_USER_INPUT") {
           const all = await this.store.models.layers(model.id);
           const labelOf = new Map(Object.entries(model.stageLabels).map(([label, tensor]) => [tensor, label]));
           const usable = all.filter((l) => l.differentiable).map((l) => (labelOf.has(l.name) ? `${labelOf.get(l.name)} (${l.name})` : l.name));

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/errors.js";
+import { EngineError } from "../../src/engine/index.js";
 import { checkDifferentiable, decodeOnnxModel, GradientSession, inspectModel } from "../../src/engine/index.js";
 import { DataType } from "../../src/engine/onnx/proto.js";
 import { SeededRandom } from "../../src/engine/random.js";
@@ -13,10 +13,10 @@ async function codeOf(fn: () => unknown): Promise<{ code: string; message: strin
   try {
     await fn();
   } catch (e) {
-    if (e instanceof AppError) return { code: e.code, message: e.message };
+    if (e instanceof EngineError) return { code: e.code, message: e.message };
     throw e;
   }
-  throw new Error("expected an AppError");
+  throw new Error("expected an EngineError");
 }
 
 describe("inspectModel", () => {
@@ -152,9 +152,9 @@ describe("coverage: ops without a rule affect only the layers behind them", () =
     expect(message).toMatch(/onnxruntime cannot load the model/);
   });
 
-  it("an unknown stage is BAD_USER_INPUT naming it", async () => {
+  it("an unknown stage is INVALID_ARGUMENT naming it", async () => {
     const { code, message } = await codeOf(() => checkDifferentiable(decodeOnnxModel(bytes), "layer9"));
-    expect(code).toBe("BAD_USER_INPUT");
+    expect(code).toBe("INVALID_ARGUMENT");
     expect(message).toMatch(/no tensor is named 'layer9'/);
   });
 });

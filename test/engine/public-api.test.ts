@@ -11,6 +11,8 @@ const root = path.resolve(import.meta.dirname, "../..");
 
 /** The runtime names of the door (types leave no trace at run time; tsc checks those). */
 const PUBLIC_NAMES = [
+  // the engine's errors (mapped to the API's codes in src/errors.ts)
+  "EngineError", "isEngineError",
   // ONNX in/out, the layer catalogue, untrusted files
   "OnnxModel", "decodeOnnxModel", "encodeModel", "inspectModel", "ModelInspector", "assertSelfContained",
   "checkStaticMemory", "estimateStaticTensors", "publicOrtMessage",

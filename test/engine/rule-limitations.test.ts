@@ -2,7 +2,7 @@
 // a gradient request must fail with UNSUPPORTED_MODEL naming the node and the reason, never return a wrong
 // gradient, and the registry's dry run (ruleLimitations, which the layer catalogue lists) must give the same reason.
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/errors.js";
+import { EngineError } from "../../src/engine/index.js";
 import { ruleLimitations } from "../../src/engine/autodiff/backward.js";
 import { buildGradientGraph, decodeOnnxModel, GradientSession, probeModel } from "../../src/engine/index.js";
 import { buildModel, type ModelSpec, type NodeSpec } from "./build-model.js";
@@ -83,12 +83,12 @@ const rows: LimitationRow[] = [
   },
 ];
 
-async function failure(fn: () => Promise<unknown>): Promise<AppError> {
+async function failure(fn: () => Promise<unknown>): Promise<EngineError> {
   try {
     await fn();
   } catch (e) {
-    expect(e).toBeInstanceOf(AppError);
-    return e as AppError;
+    expect(e).toBeInstanceOf(EngineError);
+    return e as EngineError;
   }
   throw new Error("expected the call to fail");
 }
@@ -108,11 +108,11 @@ describe("rule limitations", () => {
 });
 
 describe("gradient graph options", () => {
-  it("an unknown loss is BAD_USER_INPUT naming the losses there are", async () => {
+  it("an unknown loss is INVALID_ARGUMENT naming the losses there are", async () => {
     const model = decodeOnnxModel(buildModel({ inputShape: [3], nodes: [n1("Tanh", ["x"])], outputs: ["y"] }));
     const probe = await probeModel(model);
     const e = await failure(async () => buildGradientGraph(model, probe, "y", { loss: "l1" as never }));
-    expect(e.code).toBe("BAD_USER_INPUT");
+    expect(e.code).toBe("INVALID_ARGUMENT");
     expect(e.message).toBe('loss: expected one of "normalizedL2", "mse", got "l1"');
   });
 });

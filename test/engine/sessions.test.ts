@@ -2,7 +2,7 @@
 // sharing, and clear errors for bad arrays.
 import { describe, expect, it } from "vitest";
 import { ForwardSession, GradientSession } from "../../src/engine/index.js";
-import { AppError } from "../../src/errors.js";
+import { EngineError } from "../../src/engine/index.js";
 import { loadManifest, modelBytes, readArray } from "./fixture-data.js";
 
 const m = loadManifest("lenet");
@@ -51,11 +51,11 @@ describe("GradientSession", () => {
     await expect(b.run(x0, target)).rejects.toThrow(/released/);
   });
 
-  it("wrong array lengths and a zero target are BAD_USER_INPUT naming what was expected", async () => {
+  it("wrong array lengths and a zero target are INVALID_ARGUMENT naming what was expected", async () => {
     const g = await GradientSession.create(bytes, stage.tensor, { threads: 1 });
     const err = await g.run(new Float32Array(10), target).catch((e) => e);
-    expect(err).toBeInstanceOf(AppError);
-    expect(err.code).toBe("BAD_USER_INPUT");
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err.code).toBe("INVALID_ARGUMENT");
     expect(err.message).toMatch(/x: expected 784 float32 values \(shape \[1, 1, 28, 28\]\), got 10/);
     await expect(g.run(x0, new Float32Array(target.length))).rejects.toThrow(/\|\|target\|\|/);
     await expect(g.run(x0, target, { grad: new Float32Array(3) })).rejects.toThrow(/into.grad: expected 784/);

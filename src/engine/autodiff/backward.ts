@@ -2,7 +2,7 @@
 // gradient (losses.ts), walks the nodes in reverse topological order asking each op's rule for its VJP (rules.ts),
 // sums fan-out with one Sum per tensor, and assembles one ONNX model: forward nodes copied unchanged (ORT keeps
 // its fusions) + loss + backward nodes (assemble.ts).
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import type { NodeView, OnnxModel } from "../onnx/model.js";
 import { DataType, FLOAT_TYPES } from "../onnx/proto.js";
 import type { TensorValue } from "../onnx/tensor.js";
@@ -81,8 +81,8 @@ export function assertStage(model: OnnxModel, stage: string): void {
     .flatMap((n) => n.outputs)
     .filter(Boolean)
     .map((s) => `'${s}'`);
-  throw new AppError(
-    "BAD_USER_INPUT",
+  throw new EngineError(
+    "INVALID_ARGUMENT",
     `stage: expected the name of a tensor in the model; no tensor is named '${stage}' (for example: ${examples.join(", ")})`,
   );
 }
@@ -214,7 +214,7 @@ function forwardFacts(model: OnnxModel, probe: ProbeInfo, active: Set<string>) {
 function lossFor(kind: GradientGraphOptions["loss"]): Loss {
   const name = kind ?? "normalizedL2";
   if (!isLossKind(name)) {
-    throw new AppError("BAD_USER_INPUT", `loss: expected one of ${Object.keys(LOSSES).map((k) => `"${k}"`).join(", ")}, got ${JSON.stringify(kind)}`);
+    throw new EngineError("INVALID_ARGUMENT", `loss: expected one of ${Object.keys(LOSSES).map((k) => `"${k}"`).join(", ")}, got ${JSON.stringify(kind)}`);
   }
   return LOSSES[name];
 }
@@ -223,7 +223,7 @@ function lossFor(kind: GradientGraphOptions["loss"]): Loss {
 function staticShapes(model: OnnxModel, probe: ProbeInfo): (name: string) => number[] {
   return (name) => {
     const s = probe.shapes.get(name) ?? (name === model.inputName ? model.inputShape : model.constantValue(name)?.dims);
-    if (!s) throw new AppError("INTERNAL", `no static shape known for tensor '${name}'`);
+    if (!s) throw new EngineError("INTERNAL", `no static shape known for tensor '${name}'`);
     return s;
   };
 }
@@ -236,8 +236,8 @@ function forwardNames(model: OnnxModel): Set<string> {
   return taken;
 }
 
-function cannotDifferentiate(stage: string, unsupported: UnsupportedOp[]): AppError {
-  return new AppError("UNSUPPORTED_MODEL", `stage '${stage}' cannot be differentiated: no gradient rule for ${describeUnsupported(unsupported)}`, {
+function cannotDifferentiate(stage: string, unsupported: UnsupportedOp[]): EngineError {
+  return new EngineError("UNSUPPORTED_MODEL", `stage '${stage}' cannot be differentiated: no gradient rule for ${describeUnsupported(unsupported)}`, {
     unsupportedOps: unsupported,
   });
 }
@@ -249,7 +249,7 @@ export function buildGradientGraph(model: OnnxModel, probe: ProbeInfo, stage: st
   const unsupported = unsupportedOn(model, path, active, stage, fakeRelu);
   if (unsupported.length) throw cannotDifferentiate(stage, unsupported);
   if (!active.has(stage)) {
-    throw new AppError("BAD_USER_INPUT", `stage: tensor '${stage}' does not depend on the model input through floating-point ops, so it has no input gradient`);
+    throw new EngineError("INVALID_ARGUMENT", `stage: tensor '${stage}' does not depend on the model input through floating-point ops, so it has no input gradient`);
   }
   const shapeOf = staticShapes(model, probe);
   const taken = forwardNames(model);
@@ -328,7 +328,7 @@ function walkBackward(w: Walk): string {
     });
   }
   const gradX = total(model.inputName);
-  if (!gradX) throw new AppError("BAD_USER_INPUT", `stage: tensor '${stage}' does not depend on the model input`);
+  if (!gradX) throw new EngineError("INVALID_ARGUMENT", `stage: tensor '${stage}' does not depend on the model input`);
   return gradX;
 }
 

@@ -1,7 +1,7 @@
 // Audio: decoding a WAV file (wavefile), resampling it (a windowed-sinc resampler) into a model input, and encoding a
 // waveform as the 32-bit float WAV observers and other models hear.
 import wavefile from "wavefile";
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import { checkSampleRate, checkTensorSize, type StimulusLimits, type TensorSpec } from "./limits.js";
 import type { Rendering } from "./rendering.js";
 
@@ -14,7 +14,7 @@ export interface WavInfo {
 }
 
 /**
- * The format and length of a WAV file from its RIFF chunks, without decoding samples. INVALID_STIMULUS for a broken
+ * The format and length of a WAV file from its RIFF chunks, without decoding samples. INVALID_MEDIA for a broken
  * header and for a rate or a length outside `limits`.
  */
 export function readWavInfo(bytes: Uint8Array, where: string, limits: StimulusLimits): WavInfo {
@@ -34,13 +34,13 @@ export function readWavInfo(bytes: Uint8Array, where: string, limits: StimulusLi
     at += 8 + size + (size % 2);
   }
   if (!fmt || dataBytes === null || !(fmt.channels > 0) || !(fmt.bitsPerSample > 0)) {
-    throw new AppError("INVALID_STIMULUS", `${where}: the WAV file could not be decoded (expected a 'fmt ' chunk followed by a 'data' chunk)`);
+    throw new EngineError("INVALID_MEDIA", `${where}: the WAV file could not be decoded (expected a 'fmt ' chunk followed by a 'data' chunk)`);
   }
   checkSampleRate(fmt.sampleRate, `${where}: the WAV header's sample rate`, limits);
   const frames = Math.floor(dataBytes / (fmt.channels * Math.ceil(fmt.bitsPerSample / 8)));
   if (frames * fmt.channels > limits.maxElements) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: the WAV file holds ${frames} samples x ${fmt.channels} channels; at most ${limits.maxElements} samples are decoded ` +
         `(METAMERS_MAX_STIMULUS_ELEMENTS)`,
       { limit: limits.maxElements, samples: frames * fmt.channels },
@@ -71,7 +71,7 @@ export function decodeWav(bytes: Uint8Array, where: string, limits: StimulusLimi
     if (!(fmt.sampleRate > 0) || n === 0) throw new Error(`sample rate ${fmt.sampleRate}, ${n} samples`);
     return { sampleRate: fmt.sampleRate, samples };
   } catch (e) {
-    throw new AppError("INVALID_STIMULUS", `${where}: the WAV file could not be decoded (${(e as Error).message})`);
+    throw new EngineError("INVALID_MEDIA", `${where}: the WAV file could not be decoded (${(e as Error).message})`);
   }
 }
 
@@ -108,14 +108,14 @@ export function audioToTensor(bytes: Uint8Array, spec: TensorSpec, where: string
   const dims = spec.shape;
   const length = dims.at(-1)!;
   if (!(length > 0) || dims.slice(0, -1).some((d) => d !== 1)) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: audio can be converted to an input of shape [N], [1,N] or [1,1,N] with fixed N; the target shape is [${dims.join(",")}]`,
     );
   }
   const rate = spec.sampleRate;
   if (!rate || !(rate > 0)) {
-    throw new AppError("BAD_USER_INPUT", `${where}: converting audio needs the model's sample rate; none is declared`);
+    throw new EngineError("INVALID_ARGUMENT", `${where}: converting audio needs the model's sample rate; none is declared`);
   }
   checkTensorSize(dims, where, limits);
   checkSampleRate(rate, `${where}: the target sample rate`, limits);
@@ -124,8 +124,8 @@ export function audioToTensor(bytes: Uint8Array, spec: TensorSpec, where: string
   const info = readWavInfo(bytes, where, limits);
   const resampled = Math.floor((info.frames * rate) / info.sampleRate);
   if (resampled > limits.maxElements) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: ${info.frames} samples at ${info.sampleRate} Hz resampled to ${rate} Hz would be ${resampled} samples; at most ` +
         `${limits.maxElements} are made from one file (METAMERS_MAX_STIMULUS_ELEMENTS)`,
       { limit: limits.maxElements, samples: resampled },
@@ -134,8 +134,8 @@ export function audioToTensor(bytes: Uint8Array, spec: TensorSpec, where: string
   const decoded = decodeWav(bytes, where, limits);
   let x = resample(decoded.samples, decoded.sampleRate, rate);
   if (x.length < length) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: the sound lasts ${(decoded.samples.length / decoded.sampleRate).toFixed(3)} s (${x.length} samples at ${rate} Hz); ` +
         `the model input needs ${length} samples (${(length / rate).toFixed(3)} s)`,
     );
@@ -154,7 +154,7 @@ export function audioToTensor(bytes: Uint8Array, spec: TensorSpec, where: string
   }
   if (spec.rms != null) {
     const current = Math.sqrt(energy / length);
-    if (current === 0) throw new AppError("INVALID_STIMULUS", `${where}: the sound is silent; it cannot be RMS-normalised`);
+    if (current === 0) throw new EngineError("INVALID_MEDIA", `${where}: the sound is silent; it cannot be RMS-normalised`);
     const gain = spec.rms / current;
     for (let i = 0; i < length; i++) out[i] *= gain;
   }

@@ -1,6 +1,6 @@
 // Stimulus files by their content: which kind a file is (from its first bytes, never its name) and whether it suits
 // a set's modality.
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 
 export type StimulusKind = "png" | "jpeg" | "wav";
 
@@ -22,11 +22,11 @@ const describe = (kind: StimulusKind | null): string =>
 
 /** Checks that the file suits the set's modality; returns its kind. */
 export function checkStimulusFile(bytes: Uint8Array, modality: "IMAGE" | "AUDIO", where: string): StimulusKind {
-  if (bytes.byteLength === 0) throw new AppError("INVALID_STIMULUS", `${where}: the file is empty (0 bytes)`);
+  if (bytes.byteLength === 0) throw new EngineError("INVALID_MEDIA", `${where}: the file is empty (0 bytes)`);
   const kind = sniffKind(bytes);
   const wanted = modality === "IMAGE" ? "a PNG or JPEG image" : "a WAV file (RIFF/WAVE)";
   const ok = modality === "IMAGE" ? kind === "png" || kind === "jpeg" : kind === "wav";
-  if (!ok) throw new AppError("INVALID_STIMULUS", `${where}: expected ${wanted} for an ${modality} set, got ${describe(kind)}`);
+  if (!ok) throw new EngineError("INVALID_MEDIA", `${where}: expected ${wanted} for an ${modality} set, got ${describe(kind)}`);
   return kind!;
 }
 

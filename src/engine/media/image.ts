@@ -1,7 +1,7 @@
 // Images: decoding and resizing a stimulus file into a model input (sharp), and encoding a tensor as the 8-bit PNG
 // observers and other models see.
 import sharp, { type Metadata, type OutputInfo } from "sharp";
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import { checkTensorSize, type StimulusLimits, type TensorSpec } from "./limits.js";
 import type { Rendering } from "./rendering.js";
 
@@ -10,8 +10,8 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
   const dims = spec.shape;
   const [c, h, w] = dims.length === 4 && dims[0] === 1 ? dims.slice(1) : dims.length === 3 ? dims : [NaN, NaN, NaN];
   if (![1, 3, 4].includes(c) || !(h > 0) || !(w > 0)) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: an image can be converted to an input of shape [1,C,H,W] with C = 1, 3 or 4 and fixed H, W; ` +
         `the target shape is [${dims.join(",")}]`,
     );
@@ -22,8 +22,8 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
   const ih = meta.height ?? 0;
   // Upscaling would invent detail the metamer would then be asked to match; refuse it rather than hide it.
   if (iw < w || ih < h) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: the image is ${iw}x${ih} pixels; the model input needs at least ${w}x${h} (images are cropped and ` +
         "downscaled, never enlarged)",
       { imageWidth: iw, imageHeight: ih, inputWidth: w, inputHeight: h },
@@ -36,11 +36,11 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
   try {
     raw = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new AppError("INVALID_STIMULUS", `${where}: the image could not be converted (${(e as Error).message})`);
+    throw new EngineError("INVALID_MEDIA", `${where}: the image could not be converted (${(e as Error).message})`);
   }
   const { data, info } = raw;
   if (info.channels !== c) {
-    throw new AppError("INVALID_STIMULUS", `${where}: converting to ${c} channels gave ${info.channels}`);
+    throw new EngineError("INVALID_MEDIA", `${where}: converting to ${c} channels gave ${info.channels}`);
   }
   const [lo, hi] = spec.inputRange;
   const out = new Float32Array(c * h * w);
@@ -56,7 +56,7 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
 }
 
 /**
- * The image's header (sharp reads it without decoding pixels); INVALID_STIMULUS when it cannot be read or declares
+ * The image's header (sharp reads it without decoding pixels); INVALID_MEDIA when it cannot be read or declares
  * more than `limits.maxPixels` pixels.
  */
 export async function imageMetadata(bytes: Uint8Array, where: string, limits: StimulusLimits): Promise<Metadata> {
@@ -66,12 +66,12 @@ export async function imageMetadata(bytes: Uint8Array, where: string, limits: St
     // clearer message, is the one that speaks.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
-    throw new AppError("INVALID_STIMULUS", `${where}: the image could not be decoded (${(e as Error).message})`);
+    throw new EngineError("INVALID_MEDIA", `${where}: the image could not be decoded (${(e as Error).message})`);
   }
   const pixels = (meta.width ?? 0) * (meta.height ?? 0);
   if (pixels > limits.maxPixels) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: the image is ${meta.width}x${meta.height} = ${pixels} pixels; at most ${limits.maxPixels} pixels are decoded ` +
         `(METAMERS_MAX_STIMULUS_PIXELS)`,
       { limit: limits.maxPixels, pixels },

@@ -1,5 +1,5 @@
 // What decoding one file may cost, and the target a file is converted to. Checked from headers, before any decoding.
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 
 /**
  * What one stimulus may cost (issue 10 item 7: a 747 KB PNG held 6.6 GB, an 8 KB WAV claiming 1 Hz blocked the event
@@ -17,20 +17,20 @@ export interface StimulusLimits {
 
 export function checkSampleRate(rate: number, what: string, limits: StimulusLimits): void {
   if (!(rate >= limits.minSampleRate && rate <= limits.maxSampleRate)) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${what} is ${rate} Hz; expected ${limits.minSampleRate} to ${limits.maxSampleRate} Hz (METAMERS_MIN_SAMPLE_RATE, METAMERS_MAX_SAMPLE_RATE)`,
       { sampleRate: rate, min: limits.minSampleRate, max: limits.maxSampleRate },
     );
   }
 }
 
-/** INVALID_STIMULUS when a tensor of `shape` would exceed the element limit. */
+/** INVALID_MEDIA when a tensor of `shape` would exceed the element limit. */
 export function checkTensorSize(shape: readonly number[], where: string, limits: StimulusLimits): void {
   const n = shape.reduce((p, d) => p * d, 1);
   if (n > limits.maxElements) {
-    throw new AppError(
-      "INVALID_STIMULUS",
+    throw new EngineError(
+      "INVALID_MEDIA",
       `${where}: the tensor would have shape [${shape.join(",")}] = ${n} values; at most ${limits.maxElements} are made from one file ` +
         `(METAMERS_MAX_STIMULUS_ELEMENTS)`,
       { limit: limits.maxElements, elements: n },

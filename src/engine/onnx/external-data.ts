@@ -5,7 +5,7 @@
 // initializers, sparse initializers, Constant-style node attributes, subgraphs (If/Loop/Scan bodies), local
 // functions and training-info graphs.
 import type { onnx as O } from "onnx-proto";
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import { onnx } from "./proto.js";
 
 const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
@@ -54,7 +54,7 @@ export function assertSelfContained(proto: O.IModelProto): void {
   const visitGraph = (g: O.IGraphProto | null | undefined, where: string, depth: number) => {
     if (!g) return;
     if (depth > MAX_GRAPH_DEPTH) {
-      throw new AppError("UNSUPPORTED_MODEL", `subgraphs are nested more than ${MAX_GRAPH_DEPTH} deep (at ${where})`);
+      throw new EngineError("UNSUPPORTED_MODEL", `subgraphs are nested more than ${MAX_GRAPH_DEPTH} deep (at ${where})`);
     }
     for (const t of g.initializer ?? []) visitTensor(t, `${where} initializer`);
     for (const s of g.sparseInitializer ?? []) visitSparse(s, `${where} sparse initializer`);
@@ -70,7 +70,7 @@ export function assertSelfContained(proto: O.IModelProto): void {
   if (found.length) {
     const first = found[0];
     const loc = first.location == null ? "" : ` (location ${JSON.stringify(first.location.slice(0, 80))})`;
-    throw new AppError(
+    throw new EngineError(
       "UNSUPPORTED_MODEL",
       `external data is not accepted: ${first.where} keeps its bytes in a separate file${loc}` +
         (found.length > 1 ? ` (and ${found.length - 1}${found.length >= limit ? "+" : ""} more)` : "") +

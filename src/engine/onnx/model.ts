@@ -2,7 +2,7 @@
 // float input the service supports. Validation errors carry the public codes (INVALID_ONNX, UNSUPPORTED_MODEL).
 import { createHash } from "node:crypto";
 import type { onnx as O } from "onnx-proto";
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import { attrTensor } from "./attributes.js";
 import { assertSelfContained } from "./external-data.js";
 import { DataType, dataTypeName, onnx, toNumber } from "./proto.js";
@@ -54,7 +54,7 @@ export class OnnxModel {
 
     const inputs = (graph.input ?? []).filter((vi) => !this.initializers.has(vi.name ?? ""));
     if (inputs.length !== 1) {
-      throw new AppError(
+      throw new EngineError(
         "UNSUPPORTED_MODEL",
         `expected a model with exactly one input tensor, found ${inputs.length}` +
           (inputs.length ? `: ${inputs.map((i) => `'${i.name}'`).join(", ")}` : ""),
@@ -65,7 +65,7 @@ export class OnnxModel {
     const tensorType = input.type?.tensorType;
     const elemType = tensorType?.elemType ?? DataType.UNDEFINED;
     if (elemType !== DataType.FLOAT) {
-      throw new AppError(
+      throw new EngineError(
         "UNSUPPORTED_MODEL",
         `input '${this.inputName}' must be a float32 tensor; it has element type ${dataTypeName(elemType)}`,
       );
@@ -74,7 +74,7 @@ export class OnnxModel {
     const shape = dims.map((d) => (d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : -1));
     if (!tensorType?.shape || shape.some((d) => d < 0)) {
       const shown = tensorType?.shape ? dims.map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? toNumber(d.dimValue) : "?")) : "unknown";
-      throw new AppError(
+      throw new EngineError(
         "UNSUPPORTED_MODEL",
         `input '${this.inputName}' must have a static shape (every dimension a positive number); it has [${shown}]. ` +
           `Export with fixed sizes (no dynamic_axes)`,
@@ -165,7 +165,7 @@ function topologicalOrder(graph: O.IGraphProto, available: Set<string>): NodeVie
     for (const i of new Set(n.input ?? [])) {
       if (known.has(i)) continue;
       if (!produced.has(i)) {
-        throw new AppError(
+        throw new EngineError(
           "INVALID_ONNX",
           `node '${n.name || n.opType}' (${n.opType}) reads tensor '${i}', which is neither an input, an initializer nor any node's output`,
         );
@@ -207,7 +207,7 @@ function topologicalOrder(graph: O.IGraphProto, available: Set<string>): NodeVie
   }
   if (order.length !== protos.length) {
     const stuck = protos.filter((_, i) => !done.has(i)).slice(0, 3).map((n) => n.name || n.opType);
-    throw new AppError("INVALID_ONNX", `the graph has a cycle; nodes that never become ready include ${stuck.join(", ")}`);
+    throw new EngineError("INVALID_ONNX", `the graph has a cycle; nodes that never become ready include ${stuck.join(", ")}`);
   }
   return order;
 }
@@ -221,14 +221,14 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModel {
   try {
     proto = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new AppError(
+    throw new EngineError(
       "INVALID_ONNX",
       `expected an ONNX model (a protobuf ModelProto); the ${bytes.byteLength} bytes could not be decoded: ${(e as Error).message}`,
     );
   }
   const graph = proto.graph;
   if (!graph || !(graph.node?.length) || !(proto.opsetImport?.length) || toNumber(proto.irVersion) <= 0) {
-    throw new AppError(
+    throw new EngineError(
       "INVALID_ONNX",
       `expected an ONNX model with an IR version, an opset import and a graph with nodes; the ${bytes.byteLength} bytes decode to ` +
         `ir_version=${toNumber(proto.irVersion)}, ${proto.opsetImport?.length ?? 0} opset imports, ${graph?.node?.length ?? 0} nodes`,

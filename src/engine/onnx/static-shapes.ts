@@ -5,7 +5,7 @@
 // the estimate is a lower bound: it catches the cheap bombs (a 123-byte Expand to 20000x20000, a ConstantOfShape of
 // 1e12 elements) and the run-time limits of the inspecting process catch the rest (a Loop of 1e12 iterations, shapes
 // computed from data).
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import { attrInt, attrTensor } from "./attributes.js";
 import type { OnnxModel } from "./model.js";
 import { DataType } from "./proto.js";
@@ -222,7 +222,7 @@ export function checkStaticMemory(model: OnnxModel, budgetBytes: number): Static
   const estimate = estimateStaticTensors(model);
   if (estimate.totalBytes > budgetBytes) {
     const l = estimate.largest!;
-    throw new AppError(
+    throw new EngineError(
       "UNSUPPORTED_MODEL",
       `the model's intermediate tensors would take at least ${mib(estimate.totalBytes)} (largest: '${l.name}' from ${l.opType}, ` +
         `shape [${l.shape.join(", ")}], ${mib(l.bytes)}); the memory budget for inspecting a model is ${mib(budgetBytes)}`,

@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import { inspectModel } from "../catalogue.js";
 
 export type InspectRequest = { type: "inspect"; id: number; bytes: Uint8Array; staticBudgetBytes: number };
@@ -21,7 +21,7 @@ process.on("message", (m: InspectRequest) => {
     (value) => send({ type: "result", id: m.id, ok: true, value }),
     (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
-      if (e instanceof AppError) send({ type: "result", id: m.id, ok: false, error: { code: e.code, message, details: e.details } });
+      if (e instanceof EngineError) send({ type: "result", id: m.id, ok: false, error: { code: e.code, message, details: e.details } });
       else send({ type: "result", id: m.id, ok: false, error: { message } });
     },
   );

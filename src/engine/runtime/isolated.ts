@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { AppError, type ErrorCode } from "../../errors.js";
+import { EngineError, type EngineErrorCode } from "../errors.js";
 import type { InspectReply, InspectRequest } from "./inspect-child.js";
 
 export interface InspectorLimits {
@@ -136,7 +136,7 @@ export class ModelInspector {
     const { timeoutMs, memoryBytes } = limitsForModel(this.limits, job.bytes.byteLength);
     return new Promise<Inspection>((resolve, reject) => {
       const overMemory = (detail: string) =>
-        new AppError("UNSUPPORTED_MODEL", `shape discovery exceeded its memory limit of ${mib(memoryBytes)} MiB (${detail}); the model was refused`, {
+        new EngineError("UNSUPPORTED_MODEL", `shape discovery exceeded its memory limit of ${mib(memoryBytes)} MiB (${detail}); the model was refused`, {
           limitBytes: memoryBytes,
         });
       const watchdog = setInterval(() => {
@@ -156,7 +156,7 @@ export class ModelInspector {
       const timer = setTimeout(() => {
         done();
         this.kill();
-        reject(new AppError("UNSUPPORTED_MODEL", `shape discovery exceeded ${seconds(timeoutMs)} s; the model was refused (it may loop or compute far too much)`, { limitMs: timeoutMs }));
+        reject(new EngineError("UNSUPPORTED_MODEL", `shape discovery exceeded ${seconds(timeoutMs)} s; the model was refused (it may loop or compute far too much)`, { limitMs: timeoutMs }));
       }, timeoutMs);
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         done();
@@ -175,7 +175,7 @@ export class ModelInspector {
           this.kill();
           return reject(overMemory(message));
         }
-        if (code) return reject(new AppError(code as ErrorCode, message, details ?? {}));
+        if (code) return reject(new EngineError(code as EngineErrorCode, message, details ?? {}));
         // A plain error from the engine (a tensor type it does not read, ...): the file's fault, not the server's.
         const reported = new Error(message);
         reported.name = "InspectorReportedError";

@@ -1,6 +1,6 @@
 // Shape discovery: run the forward model once with every tensor as a graph output (no shape inference exists in
 // TypeScript; ORT's run gives exact static shapes). Cached per model hash.
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import type { ProbeInfo } from "../autodiff/backward.js";
 import type { OnnxModel } from "../onnx/model.js";
 import { DataType, onnx } from "../onnx/proto.js";
@@ -53,12 +53,12 @@ async function runProbe(model: OnnxModel): Promise<ProbeInfo> {
     session = await createSession(onnx.ModelProto.encode(proto).finish(), 1);
   } catch (e) {
     // Custom-domain ops, unsupported opsets, inconsistent shapes: the model cannot run here at all.
-    throw new AppError("UNSUPPORTED_MODEL", `onnxruntime cannot load the model: ${publicOrtMessage(e)}`);
+    throw new EngineError("UNSUPPORTED_MODEL", `onnxruntime cannot load the model: ${publicOrtMessage(e)}`);
   }
   try {
     const x = new Float32Array(elementCount(model.inputShape));
     const result = await session.run({ [model.inputName]: floatTensor(x, model.inputShape) }).catch((e: Error) => {
-      throw new AppError("UNSUPPORTED_MODEL", `onnxruntime cannot run the model on a zero input of shape [${model.inputShape.join(", ")}]: ${publicOrtMessage(e)}`);
+      throw new EngineError("UNSUPPORTED_MODEL", `onnxruntime cannot run the model on a zero input of shape [${model.inputShape.join(", ")}]: ${publicOrtMessage(e)}`);
     });
     const info: ProbeInfo = { shapes: new Map([[model.inputName, model.inputShape]]), dataTypes: new Map([[model.inputName, DataType.FLOAT]]), values: new Map() };
     for (const name of names) {

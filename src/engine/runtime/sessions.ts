@@ -2,7 +2,7 @@
 // sessions are shared per (model sha256, stage, options) and reference-counted, so many synthesis jobs on one model
 // and stage load it once.
 import { createHash } from "node:crypto";
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import { buildGradientGraph, GRADIENT_IO, type GradientGraph, type LossKind } from "../autodiff/backward.js";
 import { decodeOnnxModel } from "../onnx/model.js";
 import { onnx } from "../onnx/proto.js";
@@ -40,10 +40,10 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 function checkLength(what: string, data: Float32Array, shape: number[]): void {
-  if (!(data instanceof Float32Array)) throw new AppError("BAD_USER_INPUT", `${what}: expected a Float32Array, got ${Object.prototype.toString.call(data)}`);
+  if (!(data instanceof Float32Array)) throw new EngineError("INVALID_ARGUMENT", `${what}: expected a Float32Array, got ${Object.prototype.toString.call(data)}`);
   const n = elementCount(shape);
   if (data.length !== n) {
-    throw new AppError("BAD_USER_INPUT", `${what}: expected ${n} float32 values (shape [${shape.join(", ")}]), got ${data.length}`);
+    throw new EngineError("INVALID_ARGUMENT", `${what}: expected ${n} float32 values (shape [${shape.join(", ")}]), got ${data.length}`);
   }
 }
 
@@ -67,10 +67,10 @@ export class GradientSession {
       threads: options.threads ?? 2,
     };
     if (normalized.loss !== "normalizedL2" && normalized.loss !== "mse") {
-      throw new AppError("BAD_USER_INPUT", `loss: expected "normalizedL2" or "mse", got ${JSON.stringify(options.loss)}`);
+      throw new EngineError("INVALID_ARGUMENT", `loss: expected "normalizedL2" or "mse", got ${JSON.stringify(options.loss)}`);
     }
     if (!Number.isInteger(normalized.threads) || normalized.threads! < 1) {
-      throw new AppError("BAD_USER_INPUT", `threads: expected a positive integer, got ${JSON.stringify(options.threads)}`);
+      throw new EngineError("INVALID_ARGUMENT", `threads: expected a positive integer, got ${JSON.stringify(options.threads)}`);
     }
     const key = `${sha256Hex(modelBytes)}|${stage}|${JSON.stringify(normalized)}`;
     let p = gradientCache.get(key);
@@ -114,14 +114,14 @@ export class GradientSession {
    * it directly, saving an allocation per step); the result's `grad` is then that same array.
    */
   async run(x: Float32Array, target: Float32Array, into: { grad?: Float32Array } = {}): Promise<GradientResult> {
-    if (this.released) throw new AppError("BAD_USER_INPUT", "this GradientSession was released");
+    if (this.released) throw new EngineError("INVALID_ARGUMENT", "this GradientSession was released");
     checkLength("x", x, this.inputShape);
     checkLength("target", target, this.stageShape);
     if (this.options.loss === "normalizedL2" && this.lastCheckedTarget !== target) {
       let s = 0;
       for (let i = 0; i < target.length; i++) s += target[i] * target[i];
       if (!(s > 0) || !Number.isFinite(s)) {
-        throw new AppError("BAD_USER_INPUT", `target: the normalised L2 loss divides by ||target||, which must be a positive finite number; got ${Math.sqrt(s)}`);
+        throw new EngineError("INVALID_ARGUMENT", `target: the normalised L2 loss divides by ||target||, which must be a positive finite number; got ${Math.sqrt(s)}`);
       }
       this.lastCheckedTarget = target;
     }
@@ -171,7 +171,7 @@ export class ForwardSession {
     if (outputs) {
       const unknown = outputs.filter((o) => !model.producer.has(o) && o !== model.inputName);
       if (unknown.length) {
-        throw new AppError("BAD_USER_INPUT", `outputs: expected tensor names of the model; not found: ${unknown.map((u) => `'${u}'`).join(", ")}`);
+        throw new EngineError("INVALID_ARGUMENT", `outputs: expected tensor names of the model; not found: ${unknown.map((u) => `'${u}'`).join(", ")}`);
       }
       const proto = onnx.ModelProto.create({
         ...model.proto,
@@ -187,8 +187,8 @@ export class ForwardSession {
   async run(x: Float32Array): Promise<Record<string, Float32Array>> {
     const n = elementCount(this.inputShape);
     if (!(x instanceof Float32Array) || x.length === 0 || x.length % n !== 0) {
-      throw new AppError(
-        "BAD_USER_INPUT",
+      throw new EngineError(
+        "INVALID_ARGUMENT",
         `x: expected a Float32Array of ${n} values (shape [${this.inputShape.join(", ")}]) or a multiple of ${n} for a batch; got ${x?.length}`,
       );
     }

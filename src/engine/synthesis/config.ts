@@ -1,4 +1,4 @@
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 
 /**
  * Synthesis configurations. FEATHER_2023 is the paper's recipe and the default (science.md §2): its defaults must stay
@@ -85,7 +85,7 @@ export function resolveSynthesisConfig(
   const recipe = input.recipe ?? "FEATHER_2023";
   const issues: string[] = [];
   if (recipe !== "FEATHER_2023" && recipe !== "ADAM_RANGE_PENALTY") {
-    throw new AppError("BAD_USER_INPUT", `${path}.recipe: expected FEATHER_2023 or ADAM_RANGE_PENALTY, got ${String(recipe)}`);
+    throw new EngineError("INVALID_ARGUMENT", `${path}.recipe: expected FEATHER_2023 or ADAM_RANGE_PENALTY, got ${String(recipe)}`);
   }
   const defaults: SynthesisConfig = recipe === "FEATHER_2023" ? FEATHER_2023_DEFAULTS : ADAM_RANGE_PENALTY_DEFAULTS;
   const known = new Set(Object.keys(defaults));
@@ -136,7 +136,7 @@ export function resolveSynthesisConfig(
       issues.push(`${path}: the schedule takes ${total} gradient steps, more than the cap of ${maxTotal} (METAMERS_MAX_STEPS)`);
     }
   }
-  if (issues.length > 0) throw new AppError("BAD_USER_INPUT", issues.join("; "), { issues });
+  if (issues.length > 0) throw new EngineError("INVALID_ARGUMENT", issues.join("; "), { issues });
   return merged as unknown as SynthesisConfig;
 }
 

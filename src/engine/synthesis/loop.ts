@@ -1,4 +1,4 @@
-import { AppError } from "../../errors.js";
+import { EngineError } from "../errors.js";
 import type { SynthesisState } from "./checkpoint.js";
 import { totalSteps, type AdamRangePenaltyConfig, type Feather2023Config, type SynthesisConfig } from "./config.js";
 import type { HistoryEntry } from "./history.js";
@@ -64,7 +64,7 @@ export class MetamerSynthesis {
     state: SynthesisState,
   ) {
     const [lo, hi] = setup.range;
-    if (!(lo < hi)) throw new AppError("BAD_USER_INPUT", `input range: expected lo < hi, got [${lo}, ${hi}]`);
+    if (!(lo < hi)) throw new EngineError("INVALID_ARGUMENT", `input range: expected lo < hi, got [${lo}, ${hi}]`);
     this.totalIterations = totalSteps(setup.config);
     this.x = state.x;
     this.iterationCount = state.iteration;
@@ -269,8 +269,8 @@ function clampInPlace(x: Float32Array, lo: number, hi: number): void {
   for (let i = 0; i < x.length; i++) x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
 }
 
-function nonFinite(what: string, value: number, iteration: number): AppError {
-  return new AppError(
+function nonFinite(what: string, value: number, iteration: number): EngineError {
+  return new EngineError(
     "NON_FINITE_LOSS",
     `synthesis: the ${what} became ${value} at iteration ${iteration + 1}; expected a finite number (the last checkpoint is kept)`,
     { iteration: iteration + 1 },

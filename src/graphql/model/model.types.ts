@@ -1,6 +1,6 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from "type-graphql";
 import { JSONObjectResolver } from "graphql-scalars";
-import type { ModelRecord } from "../../store/models.js";
+import type { ModelView } from "../../services/views.js";
 import { ModalityEnum, TrainingRegimeEnum } from "../enums.js";
 import { ConnectionType } from "../relay.js";
 
@@ -54,7 +54,7 @@ export class Model {
   // `layers` is resolved by ModelResolver
 }
 
-export const toModel = (r: ModelRecord): Model => r as unknown as Model;
+export const toModel = (r: ModelView): Model => r as unknown as Model;
 
 export const ModelConnection = ConnectionType(Model, "Model");
 

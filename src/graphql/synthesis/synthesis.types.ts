@@ -1,7 +1,6 @@
 import { JSONObjectResolver, JSONResolver } from "graphql-scalars";
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
-import type { JobRecord } from "../../store/jobs.js";
-import type { MetamerRecord } from "../../store/metamers.js";
+import type { MetamerView, SynthesisJobView } from "../../services/views.js";
 
 export enum SynthesisRecipeEnum {
   FEATHER_2023 = "FEATHER_2023",
@@ -136,7 +135,7 @@ export class Metamer {
   stimulusId: string;
 }
 
-export function toSynthesisJob(job: JobRecord, metamerId: string | null): SynthesisJob {
+export function toSynthesisJob(job: SynthesisJobView, metamerId: string | null): SynthesisJob {
   return Object.assign(new SynthesisJob(), {
     id: job.id,
     batchId: job.batchId,
@@ -154,7 +153,7 @@ export function toSynthesisJob(job: JobRecord, metamerId: string | null): Synthe
   });
 }
 
-export function toMetamer(m: MetamerRecord, blobUrl: (sha256: string) => string): Metamer {
+export function toMetamer(m: MetamerView, blobUrl: (sha256: string) => string): Metamer {
   return Object.assign(new Metamer(), {
     ...m,
     renderingUrl: blobUrl(m.renderingSha256),

@@ -8,7 +8,7 @@ import {
   resolveSynthesisConfig,
   type GradientFunction,
 } from "../../../src/engine/synthesis/index.js";
-import { AppError } from "../../../src/errors.js";
+import { EngineError } from "../../../src/engine/index.js";
 
 /** A small linear "model" a = W x with the paper's loss ||a - t|| / ||t|| and its exact gradient. */
 function linearModel(inputs: number, outputs: number, seed: number) {
@@ -149,9 +149,9 @@ describe("FEATHER_2023 loop", () => {
     const error = await synthesis
       .run({ checkpointEvery: 2, onCheckpoint: (s) => void checkpoints.push(s.iteration) })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe("NON_FINITE_LOSS");
-    expect((error as AppError).message).toMatch(/loss became NaN at iteration 5/);
+    expect(error).toBeInstanceOf(EngineError);
+    expect((error as EngineError).code).toBe("NON_FINITE_LOSS");
+    expect((error as EngineError).message).toMatch(/loss became NaN at iteration 5/);
     expect(synthesis.iteration).toBe(4);
     expect(checkpoints).toEqual([2, 4]);
     before = synthesis.current;
@@ -225,9 +225,9 @@ describe("config validation", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe("BAD_USER_INPUT");
-    expect((error as AppError).message).toMatch(message);
+    expect(error).toBeInstanceOf(EngineError);
+    expect((error as EngineError).code).toBe("INVALID_ARGUMENT");
+    expect((error as EngineError).message).toMatch(message);
   });
 
   it("honours a configured cap", () => {
