@@ -59,6 +59,15 @@ export function asAppError(e: unknown): AppError | null {
   return null;
 }
 
+/** Runs engine code for a service: an engine error comes out as the API's AppError, other errors unchanged. */
+export function engineCall<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw asAppError(e) ?? e;
+  }
+}
+
 /**
  * What a client may see of any error: an AppError as it is (its message is written for users); anything else, and an
  * AppError coded INTERNAL (an invariant broken inside the server), becomes INTERNAL with a fresh reference id and a

@@ -1,5 +1,5 @@
 import { DEFAULT_NULL_PAIRS, resolveSynthesisConfig, totalSteps, type SynthesisConfig, type SynthesisConfigInput } from "../engine/index.js";
-import { AppError, asAppError } from "../errors.js";
+import { AppError, asAppError, engineCall } from "../errors.js";
 import type { BatchRecord, JobCounts, JobRecord, NewJob } from "../store/jobs.js";
 import type { MetamerRecord } from "../store/metamers.js";
 import type { ModelRecord } from "../store/models.js";
@@ -120,7 +120,7 @@ export class SynthesisService {
     if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31 - 1) {
       throw new AppError("BAD_USER_INPUT", `seed: expected an integer in [0, 2147483647], got ${seed}`);
     }
-    const config = resolveSynthesisConfig(input.config ?? {}, { maxTotalSteps: this.options.maxTotalSteps });
+    const config = engineCall(() => resolveSynthesisConfig(input.config ?? {}, { maxTotalSteps: this.options.maxTotalSteps }));
     const stages = await this.resolveStages(model, input.stages);
     const stimuli = await this.checkStimuli(ctx.groupId, model, input.stimulusIds);
     return { model, seed, config, stages, stimuli, idempotencyKey: input.idempotencyKey ?? null };
