@@ -1,6 +1,6 @@
 // npm run bench:matrix — median time of the crossModelMatrix query (MetricsService -> one SQL statement) for
 // 20 generators x 20 recognizers with 400 validated metamers per generator (160,000 Recognition rows), on a fresh
-// embedded PostgreSQL whose data the benchmark generates itself. Acceptance (issue 5): under 300 ms.
+// embedded PostgreSQL whose data the benchmark generates itself. Acceptance: under 300 ms.
 // The Recognition rows go in through plain SQL, so the "RecognitionTally" triggers do the same work as for workers.
 // BENCH_ROUNDS (default 25) sets the number of timed queries; 3 warm-up queries run first.
 import { chmod, mkdtemp, rm } from "node:fs/promises";
@@ -74,7 +74,7 @@ async function generate(client: pg.Client): Promise<{ groupId: string; modelIds:
 
 async function main(): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), "metamers-bench-matrix-"));
-  await chmod(root, 0o777); // the postgres user must enter the folder when running as root (stack.md G18)
+  await chmod(root, 0o777); // the postgres user must enter the folder when running as root (docs/stack.md G18)
   const server = await startEmbeddedPostgres({ dataDir: path.join(root, "data"), unsafeNoFsync: true });
   let store: Store | undefined;
   try {

@@ -3,7 +3,7 @@
 
   /usr/bin/python3 bench/export_classifier.py <arch> <out.onnx> [classes=1000] [size=224] [opset=17]
 
-vgg11 with 1000 classes is the 531 MB file of issue 9. Weights are untrained: the hub only reads the graph and
+vgg11 with 1000 classes is a 531 MB file, the size that once broke registration. Weights are untrained: the hub only reads the graph and
 shapes, so trained weights would change nothing but the bytes.
 """
 import sys

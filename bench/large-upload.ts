@@ -1,12 +1,12 @@
 // npm run bench:large-upload [-- --model <file.onnx> ...] [--generated-mb 1510] [--inspect-memory-gb N] [--inspect-timeout-s N]
 //                                [--no-generate] [--no-regression] [--keep] [--out report.json]
 //
-// Large files end to end against a real server process (issue 9 item 4, issue 10 item 4):
+// Large files end to end against a real server process:
 //  1. writes a generated 1.5 GB ONNX model to a temp dir (streamed protobuf, bench/large-onnx.ts),
 //  2. starts `src/main.ts` on a fresh temp data dir (embedded PostgreSQL, no job workers),
 //  3. per model (the generated one, then each --model, e.g. vgg11 from bench/export_classifier.py): createUpload,
 //     PUT streamed from disk, GET /blobs streamed into sha256 (must match), one Range read,
-//  4. uploads 300 MiB and 1 GiB of seeded bytes (issue 10 item 4: these crashed the server) and downloads them back,
+//  4. uploads 300 MiB and 1 GiB of seeded bytes (these crashed the server) and downloads them back,
 //  5. registers each model (last: registration leaves model-sized garbage that would blur the later phases' memory),
 // while sampling the server's resident memory (/proc/<pid>/status; VmHWM reset per phase through clear_refs) and that
 // of its model inspector child process (where onnxruntime loads the model; its memory and time limits are the

@@ -2,7 +2,7 @@
 // statistics query at 10 and 100 connections, while a hostile mix runs beside them (the largest allowed statistics,
 // over-cost aliased statistics, too many aliases, huge counts). Starts the service from src/main.ts on a temporary
 // data directory (embedded PostgreSQL, no job workers), loopback only; every scenario is bounded in time.
-// Acceptance (issue 10): health's p99 stays under 100 ms. The rate limit is at its defaults: the hostile mix comes
+// Acceptance: health's p99 stays under 100 ms. The rate limit is at its defaults: the hostile mix comes
 // from one READER key (so it is also rate limited), and the measured load spreads over one key per connection (all
 // of it comes from 127.0.0.1, which would otherwise be one anonymous bucket).
 import { spawn, type ChildProcess } from "node:child_process";

@@ -1,6 +1,6 @@
 // The GraphQL API as an AWS Lambda handler (API Gateway HTTP API, payload v2), around the same app as `npm start`.
 import { handlers, startServerAndCreateLambdaHandler } from "@as-integrations/aws-lambda";
-// The integration is CommonJS and types ApolloServer from the CJS build (stack.md G6): type-only cast below.
+// The integration is CommonJS and types ApolloServer from the CJS build (docs/stack.md G6): type-only cast below.
 import type { ApolloServer as CjsApolloServer } from "@apollo/server" with { "resolution-mode": "require" };
 import { createApolloServer, type App } from "../src/app.js";
 import type { GraphQLContext } from "../src/graphql/context.js";

@@ -17,7 +17,7 @@ export function ensurePrismaClient() {
   execFileSync(process.execPath, [path.join(root, "node_modules", "prisma", "build", "index.js"), "generate"], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
-    // `prisma generate` needs no engine, but insists the variable names an existing file (stack.md G13).
+    // `prisma generate` needs no engine, but insists the variable names an existing file (docs/stack.md G13).
     env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: path.join(root, "prisma", ".no-schema-engine") },
   });
   return true;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Prisma migrations without the native engine (stack.md 6.9.2):
+// Prisma migrations without the native engine (docs/stack.md 6.9.2):
 //   node scripts/migrate.mjs create <name>   ≈ prisma migrate dev --create-only (diff against the committed snapshot)
 //   node scripts/migrate.mjs deploy          ≈ prisma migrate deploy
 //   node scripts/migrate.mjs status          ≈ prisma migrate status (no drift detection)

@@ -1,5 +1,5 @@
 // Drives Prisma's published schema engine (WebAssembly) directly, so migrations can be created and applied with no
-// native engine binary and no network (stack.md 6.9.2). Only scripts/migrate.mjs and src/store/migrate.ts use it.
+// native engine binary and no network (docs/stack.md 6.9.2). Only scripts/migrate.mjs and src/store/migrate.ts use it.
 import { readFile, readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -21,7 +21,7 @@ globalThis.PRISMA_WASM_PANIC_REGISTRY ??= {
   },
 };
 
-let loaded; // instantiate ONCE per process: the wasm-bindgen glue caches views of the first instance's memory (G15)
+let loaded; // instantiate ONCE per process: the wasm-bindgen glue caches views of the first instance's memory (docs/stack.md G15)
 export function loadSchemaEngine() {
   return (loaded ??= instantiate());
 }
@@ -40,7 +40,7 @@ async function instantiate() {
 }
 
 // SchemaEngine.new() runs exactly one query (schema exists / version / server_version_num). Answering it statically
-// is enough for schema->schema diffs, so SQL generation needs no database at all (G16).
+// is enough for schema->schema diffs, so SQL generation needs no database at all (docs/stack.md G16).
 export function offlinePostgresFactory(serverVersionNum = 160000) {
   const fail = async () => {
     throw new Error("offline adapter");
@@ -117,7 +117,7 @@ export async function loadMigrationsList(baseDir) {
   };
 }
 
-/** Engine connected to a real database. pgConfig: discrete host/port/user/password/database (never a URL: G17). */
+/** Engine connected to a real database. pgConfig: discrete host/port/user/password/database (never a URL: docs/stack.md G17). */
 export async function withEngine(pgConfig, schemaText, fn) {
   const { SchemaEngine } = await loadSchemaEngine();
   const engine = await SchemaEngine.new(

@@ -1,7 +1,7 @@
 import type { CurvePoint, DemoModelResult, Finding } from "./result.js";
 
 /**
- * The paper's qualitative findings, as checks on the other-model recognizability curves (issue 6's acceptance):
+ * The paper's qualitative findings, as checks on the other-model recognizability curves:
  * 1. every standard model: final-stage other-model recognizability at least FIRST_TO_FINAL_DROP below its first stage;
  * 2. the adversarially trained model's final stage beats the standard models' mean by at least ROBUST_MARGIN;
  * 3. the random-perturbation control's does not.

@@ -23,7 +23,7 @@ import type { GraphQLContext } from "./context.js";
 import { costEstimator } from "./cost.js";
 
 /**
- * What one GraphQL request may ask for (issue 10 items 2, 8, 9). Before anything executes:
+ * What one GraphQL request may ask for. Before anything executes:
  * - parse: at most `maxQueryTokens` tokens (graphql-js parse option; Apollo's parseOptions);
  * - validation: depth (graphql-depth-limit; introspection fields do not count) and aliases;
  * - every Int argument and Int input field within its row of the limits table (services/limits.ts), and no

@@ -5,7 +5,7 @@ import { AppError } from "../errors.js";
  * schema maps to one row here (ARGUMENT_LIMITS, checked before execution by src/graphql/limits-plugin.ts; a test
  * fails when an Int argument has no row), and the services check the same rows again for callers that do not come
  * through GraphQL. Bounds are set so that the most expensive allowed value of one query takes well under a second
- * of one statistics thread (science.md: the paper uses 1,000 resamples and 10,000 permutations).
+ * of one statistics thread (docs/science.md: the paper uses 1,000 resamples and 10,000 permutations).
  */
 export interface CountLimit {
   min: number;

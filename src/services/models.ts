@@ -118,7 +118,7 @@ export class ModelService {
         },
         layerRecords,
       );
-      // The new model classifies the metamers and natural stimuli of its group it can, in RECOGNITION jobs (issue 5).
+      // The new model classifies the metamers and natural stimuli of its group it can, in RECOGNITION jobs.
       await enqueueRecognitionForModel(tx, created.id);
       return created;
     }));
@@ -206,7 +206,7 @@ async function retryOnUniqueViolation<T>(fn: () => Promise<T>, attempts = 3): Pr
 }
 
 /**
- * The layer catalogue of an untrusted file, computed in the limited inspector process (issue 10 item 3): a model
+ * The layer catalogue of an untrusted file, computed in the limited inspector process: a model
  * that hangs or allocates without bound is refused there and the server carries on. Errors the inspector reports
  * that are not public codes mean the file is not a usable model.
  */

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 
 /**
  * Content-addressed bytes. Storage-agnostic on purpose: the Postgres implementation keeps them in chunk rows, an S3 one
- * (issue 16) will keep them in a bucket behind the same methods, so nothing here names a database or a driver.
+ * will keep them in a bucket behind the same methods, so nothing here names a database or a driver.
  * Large files only ever move as streams (`putStream`, `openRead`); `get` is for files a caller needs whole in memory
  * anyway (a model for onnxruntime, a stimulus tensor).
  */

@@ -7,7 +7,7 @@ import { runStatsTask, type StatsTaskName, type StatsTasks } from "./metrics/sta
 
 /**
  * Runs statistics (bootstraps, permutation tests) off the event loop, so a long statistic never delays other
- * requests (issue 10 item 2: ten permutation tests held `health` for 8.4 s). A few worker threads each run one task
+ * requests (ten permutation tests held `health` for 8.4 s). A few worker threads each run one task
  * at a time; tasks wait in a bounded FIFO queue, and a full queue refuses with RATE_LIMITED instead of growing.
  * Threads start on first use. A task that runs past `timeoutMs`, or a thread that dies (e.g. past its heap limit),
  * fails only that task; the thread is replaced.

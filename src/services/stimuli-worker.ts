@@ -1,4 +1,4 @@
-// Worker-thread entry for audio conversion (issue 10 item 7): WAV decoding and windowed-sinc resampling are
+// Worker-thread entry for audio conversion: WAV decoding and windowed-sinc resampling are
 // synchronous loops that took the event loop for 50 s on a hostile header; here they block only this thread.
 import { parentPort } from "node:worker_threads";
 import { asAppError } from "../errors.js";

@@ -60,7 +60,7 @@ export interface AddedStimulus extends StimulusRecord {
 const MAX_ITEMS = 1000;
 
 export class StimulusService {
-  /** what one file may cost to decode and convert (issue 10 item 7) */
+  /** what one file may cost to decode and convert */
   private readonly fileLimits: StimulusLimits;
 
   constructor(

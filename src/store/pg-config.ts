@@ -1,6 +1,6 @@
 /**
  * Discrete connection settings. Prisma's pg adapter is given these rather than a URL, because with a connection
- * string node-postgres lets the string override `database` (stack.md G17).
+ * string node-postgres lets the string override `database` (docs/stack.md G17).
  */
 export interface PgConfig {
   host: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
-// The acceptance numbers of issue 5, through the real API: import the paper's data, then query.
+// The paper's recognizability numbers, through the real API: import the paper's data, then query.
 describe("recognizability metrics over the imported paper data (GraphQL)", () => {
   let t: TestApp;
   let key: string;

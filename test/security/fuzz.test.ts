@@ -1,4 +1,4 @@
-// Acceptance of issue 10: seeded mutations of a fixture ONNX model, a PNG and a WAV go through the registry and the
+// Seeded mutations of a fixture ONNX model, a PNG and a WAV go through the registry and the
 // stimulus conversion (the service functions the HTTP API calls). Every outcome is a success or a documented error
 // code: no INTERNAL error, no hang, no crash. Seeds are fixed, so a failure reproduces exactly.
 import { readFileSync } from "node:fs";

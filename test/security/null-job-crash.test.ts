@@ -1,4 +1,4 @@
-// Fault: a crash during a null-distribution job changed validation verdicts (issue 10 item 6). New workers took the
+// Fault: a crash during a null-distribution job changed validation verdicts. New workers took the
 // synthesis jobs that waited for the null inside their worker slot; the null job's lease expired but no worker was
 // free to resume it, and after 600 s the metamers were stored with passed = false ("null distribution job … was still
 // RUNNING"). Now a synthesis job is not claimable before its null job succeeded (Job.dependsOnId): a crash delays a

@@ -1,4 +1,4 @@
-// Hostile ONNX files of issue 10, built in code (onnx-proto), byte for byte the attacks the probe found.
+// Hostile ONNX files, built in code (onnx-proto), byte for byte the attacks the probe found.
 import type { onnx as O } from "onnx-proto";
 import { makeAttribute } from "../../src/engine/onnx/attributes.js";
 import { DataType, onnx } from "../../src/engine/onnx/proto.js";
@@ -39,7 +39,7 @@ export function externalTensor(name: string, location: string, length: number, w
 }
 
 /**
- * The exfiltration model of issue 10 item 1: initializer `secret` is `bytes` bytes of external data at `location`;
+ * The exfiltration model: initializer `secret` is `bytes` bytes of external data at `location`;
  * for each byte i, Slice -> Cast(int64) -> ConstantOfShape gives a tensor of length byte[i], broadcast against the
  * input so it counts as a layer: the catalogue's shapes spell the file.
  */

@@ -4,7 +4,7 @@ import { AppError } from "../../src/errors.js";
 import { runStatsTask } from "../../src/services/metrics/stats-tasks.js";
 import { StatsPool } from "../../src/services/stats-pool.js";
 
-// The statistics threads behind issue 10 item 2: same results as on the calling thread, a bounded queue, and a task
+// The statistics threads: same results as on the calling thread, a bounded queue, and a task
 // past its time limit fails alone (its thread is replaced and the pool goes on).
 describe("StatsPool", () => {
   let pool: StatsPool | undefined;

@@ -7,7 +7,7 @@ import { SynthesisService } from "../../src/services/synthesis.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, autodiffFixtures, fixtureFloat32, imageVariants, inProcessWorker, LENET_STAGES } from "../helpers/synthesis-fixtures.js";
 
-// The two triggers of issue 5, through the real services: registering a model schedules its backlog, and a
+// The two triggers of recognition, through the real services: registering a model schedules its backlog, and a
 // finished (validated) metamer is classified by every compatible model of the group.
 const LABELS = ["a", ...Array.from({ length: 9 }, (_, i) => `class${i + 1}`)];
 

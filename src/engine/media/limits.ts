@@ -2,7 +2,7 @@
 import { EngineError } from "../errors.js";
 
 /**
- * What one stimulus may cost (issue 10 item 7: a 747 KB PNG held 6.6 GB, an 8 KB WAV claiming 1 Hz blocked the event
+ * What one stimulus may cost (a 747 KB PNG held 6.6 GB, an 8 KB WAV claiming 1 Hz blocked the event
  * loop for 50.8 s). Checked from headers, before anything is decoded or resampled.
  */
 export interface StimulusLimits {

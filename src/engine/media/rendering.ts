@@ -3,7 +3,7 @@ import sharp from "sharp";
 import wavefile from "wavefile";
 
 /**
- * Saving a metamer the way observers and other models will see it (science.md §3): images as 8-bit PNG (values
+ * Saving a metamer the way observers and other models will see it (docs/science.md §3): images as 8-bit PNG (values
  * rounded to the nearest level), audio as 32-bit float WAV. Each function also returns the tensor decoded back
  * from the saved file's values, which is what the label check must run on.
  */

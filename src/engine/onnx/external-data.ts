@@ -1,7 +1,7 @@
 // Refuses models whose tensors live outside the file. onnxruntime resolves an external-data `location` relative to
 // the model's directory, which for a model loaded from memory is the server's working directory: a relative
 // `.data/api-key` would be read into a tensor whose bytes the model can turn into shapes the catalogue returns
-// (issue 10 item 1). So every TensorProto of the file is checked before onnxruntime sees it, wherever it sits:
+// (a member of another group recovered an admin key that way). So every TensorProto of the file is checked before onnxruntime sees it, wherever it sits:
 // initializers, sparse initializers, Constant-style node attributes, subgraphs (If/Loop/Scan bodies), local
 // functions and training-info graphs.
 import type { onnx as O } from "onnx-proto";

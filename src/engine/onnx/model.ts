@@ -234,7 +234,7 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModel {
         `ir_version=${toNumber(proto.irVersion)}, ${proto.opsetImport?.length ?? 0} opset imports, ${graph?.node?.length ?? 0} nodes`,
     );
   }
-  // Before anything else reads the tensors, and long before onnxruntime sees the file (issue 10 item 1).
+  // Before anything else reads the tensors, and long before onnxruntime sees the file.
   assertSelfContained(proto);
   return new OnnxModel(proto, bytes);
 }

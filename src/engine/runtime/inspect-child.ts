@@ -1,4 +1,4 @@
-// The process that inspects untrusted models (issue 10 item 3): decoding, the static memory check, the shape
+// The process that inspects untrusted models: decoding, the static memory check, the shape
 // discovery run (every tensor an output) and the catalogue. It is started by ModelInspector (isolated.ts) with an
 // address-space limit, an empty working directory and a minimal environment, and killed when a run takes too long.
 import { rmSync } from "node:fs";

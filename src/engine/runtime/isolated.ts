@@ -1,4 +1,4 @@
-// Inspection of untrusted models in a child process (issue 10 item 3). A 319-byte Loop with 10^12 iterations runs
+// Inspection of untrusted models in a child process. A 319-byte Loop with 10^12 iterations runs
 // forever inside onnxruntime, and a few hundred bytes can ask for gigabytes; neither may touch the server. The child
 // (inspect-child.ts) runs with:
 //   - a wall-clock limit per model: past it the child is SIGKILLed and the model refused;

@@ -1,5 +1,5 @@
 // onnxruntime's messages name files: its own source files (/onnxruntime_src/.../graph.cc:123) and, for models
-// loaded from a path, the model's path. Clients get the message without directories (issue 10 item 9): an absolute
+// loaded from a path, the model's path. Clients get the message without directories: an absolute
 // path tells an attacker about the server's layout and nothing useful to a lab.
 
 /** Absolute POSIX paths (two or more segments) and Windows drive paths, up to the last separator. */

@@ -1,5 +1,5 @@
 /**
- * F statistics of the two balanced ANOVA designs the paper uses (science.md §4), as plain functions of the data so
+ * F statistics of the two balanced ANOVA designs the paper uses (docs/science.md §4), as plain functions of the data so
  * that the permutation tests can recompute them on every relabelling.
  *
  * Data layouts (all cells present: callers drop participants with a missing cell first):

@@ -4,7 +4,7 @@
  * Vectors reach ~10^6 elements, so every rank-based statistic here is O(n log n). Ties get average ranks
  * (Spearman) and the tau-b correction (Kendall), as scipy.stats does.
  *
- * Degenerate input (science.md §3): when either vector sums to exactly 0 the correlation is defined as 0, as in
+ * Degenerate input (docs/science.md §3): when either vector sums to exactly 0 the correlation is defined as 0, as in
  * the paper's reference code (a dead layer gives an all-zero activation vector). A vector with zero variance that
  * does not sum to 0 has no defined correlation either; we return 0 for it too, so that verdicts never see NaN.
  */

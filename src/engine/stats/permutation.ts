@@ -11,7 +11,7 @@ import {
 } from "./anova.js";
 
 /**
- * Permutation p-values for the paper's ANOVAs (science.md §4: 10,000 permutations). Each effect has its own
+ * Permutation p-values for the paper's ANOVAs (docs/science.md §4: 10,000 permutations). Each effect has its own
  * exchangeability scheme, applied independently within every participant:
  * - first factor (model / observer), within subjects: the factor's labels are permuted per participant, the same
  *   relabelling for all stages of that participant;

@@ -1,7 +1,7 @@
 import { EngineError } from "../errors.js";
 
 /**
- * Synthesis configurations. FEATHER_2023 is the paper's recipe and the default (science.md §2): its defaults must stay
+ * Synthesis configurations. FEATHER_2023 is the paper's recipe and the default (docs/science.md §2): its defaults must stay
  * exactly 8 rounds x 3000 steps with step sizes 1, 1/2, ..., 1/128. ADAM_RANGE_PENALTY is the plenoptic-style
  * alternative (Adam, quadratic penalty outside the input range, stop on a flat loss).
  */

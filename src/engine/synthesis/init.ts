@@ -4,7 +4,7 @@ export type InputModality = "IMAGE" | "AUDIO";
 
 /**
  * The generator seed for one (stimulus, seed) pair. Every stage of the same stimulus and seed starts from the same
- * noise draw (science.md §2: one draw per natural stimulus, reused for every stage), so the stage is deliberately
+ * noise draw (docs/science.md §2: one draw per natural stimulus, reused for every stage), so the stage is deliberately
  * not part of the hash. FNV-1a over the text keeps it stable across processes and machines.
  */
 export function noiseSeed(seed: number, stimulusId: string): number {

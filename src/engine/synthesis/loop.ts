@@ -201,7 +201,7 @@ export class MetamerSynthesis {
     const gradientNorm = l2(grad);
     if (!Number.isFinite(loss)) throw nonFinite("loss", loss, this.iterationCount);
     if (!Number.isFinite(gradientNorm)) throw nonFinite("gradient norm", gradientNorm, this.iterationCount);
-    // x <- clamp(x - s * g / (||g|| + 1e-10), lo, hi): a fixed-length step (science.md §2). Each operation is
+    // x <- clamp(x - s * g / (||g|| + 1e-10), lo, hi): a fixed-length step (docs/science.md §2). Each operation is
     // rounded to float32 in the reference's order (g / (||g|| + eps), then * s, then x - ...), as PyTorch's float32
     // tensors do, so trajectories track the reference as long as the dynamics allow.
     const denominator = Math.fround(Math.fround(gradientNorm) + 1e-10);

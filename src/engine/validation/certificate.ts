@@ -2,7 +2,7 @@ import type { NullDistributionStats } from "./null-distribution.js";
 import { METRICS, similarity, type Metric, type Similarity } from "./similarity.js";
 
 /**
- * A metamer's validation certificate (science.md §3): it counts only if it beats the null maximum on all three
+ * A metamer's validation certificate (docs/science.md §3): it counts only if it beats the null maximum on all three
  * metrics AND the generating model gives the saved, quantised metamer the label it gives the natural stimulus.
  */
 export interface Certificate {

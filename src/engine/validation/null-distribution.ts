@@ -45,7 +45,7 @@ export function samplePairs(count: number, n: number, seed: number): Array<[numb
 
 /**
  * The null distribution of one stage: similarity between the activations of random pairs of distinct natural
- * stimuli. A metamer beats the null when it exceeds the maximum on every metric (science.md §3).
+ * stimuli. A metamer beats the null when it exceeds the maximum on every metric (docs/science.md §3).
  */
 export function nullDistribution(
   activations: ReadonlyArray<Float32Array | PreparedActivations>,

@@ -1,6 +1,6 @@
 import { pearson, rank, spearman } from "../stats/correlation.js";
 
-/** The three similarity metrics of science.md §3 between natural (a) and metamer (b) activations. */
+/** The three similarity metrics of docs/science.md §3 between natural (a) and metamer (b) activations. */
 export interface Similarity {
   spearman: number;
   pearson: number;

@@ -21,7 +21,7 @@ import type {
 } from "./types.js";
 
 /**
- * Recognizability metrics (science.md §4), with the paper's conventions:
+ * Recognizability metrics (docs/science.md §4), with the paper's conventions:
  * - HUMAN: per-participant proportion correct, pooled over every experiment that showed the model's metamers; mean
  *   and SEM (sample std / sqrt n) over participants; CI by bootstrap over participants.
  * - GENERATOR / MODEL: one model's accuracy over the generator's validated metamers; CI and SEM by bootstrap over
@@ -199,7 +199,7 @@ export class MetricsService {
   /**
    * Model A vs model B, by permutation ANOVA (model x stage) over participants' scores, on the metamer stages both
    * models have (natural stimuli excluded: they are the same condition for both). Participants are identified by
-   * (experiment, participant): within one experiment every participant saw every condition (science.md §4), so
+   * (experiment, participant): within one experiment every participant saw every condition (docs/science.md §4), so
    * when both models were shown in a shared experiment the design is repeated measures over those participants;
    * otherwise the participants differ and the design is mixed (model between, stage within).
    * observer HUMAN uses the participants' own scores; GENERATOR the generating models' scores on the same stimuli.
