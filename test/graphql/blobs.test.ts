@@ -1,30 +1,16 @@
 // Uploads streamed into the chunked blob store and downloads streamed out of it, over real HTTP, with 64 KiB chunks
 // so that test-sized files span several: PUT /uploads/<id> (checked size and sha256, nothing stored when refused),
 // GET/HEAD /blobs/<sha256> with Content-Length and byte ranges, registration from a chunked upload.
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
+import { seededBytes, sha } from "../helpers/seeded-bytes.js";
 
 const CHUNK = 64 * 1024;
 const fixtures = path.resolve(import.meta.dirname, "../../../shared/fixtures/autodiff");
 
-function seededBytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** A request body sent with chunked transfer encoding (no Content-Length), so the server only learns its size at the end. */
 function streamed(bytes: Buffer, piece = 10_000): { body: ReadableStream<Uint8Array>; duplex: "half" } {

@@ -1,31 +1,18 @@
 // Blobs stored before chunking (one bytea in Blob.data) still read after the blob_chunks migration: a database is
 // built with the migrations before it, given old-style rows, then migrated.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { PgConfig } from "../../src/store/pg-config.js";
 import { Store } from "../../src/store/store.js";
+import { seededBytes, sha } from "../helpers/seeded-bytes.js";
 
 const migrationsDir = path.resolve(import.meta.dirname, "../../prisma/migrations");
 const CHUNKS_MIGRATION = "20261129111858_blob_chunks";
 const OLD_CHUNK = 8 * 1024 * 1024; // the chunk size the migration cuts old blobs into
 
-function seededBytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -1,30 +1,16 @@
 // The chunked Postgres blob store with 64 KiB chunks, so small files span several chunks: streamed and buffered writes,
 // whole and ranged reads across chunk edges, refused writes leaving nothing behind, concurrent writes of one file.
-import { createHash } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobCheckError } from "../../src/services/ports.js";
 import { Store } from "../../src/store/store.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { seededBytes, sha } from "../helpers/seeded-bytes.js";
 
 const CHUNK = 64 * 1024;
 
 /** Deterministic bytes (xorshift32 from `seed`), so every run stores the same files. */
-function seededBytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** The bytes in pieces of uneven sizes (a network stream never lines up with chunks); counts what was pulled. */
 function pieces(bytes: Buffer, sizes = [1, 7000, 65_535, 3, 131_072, 40_000]) {
