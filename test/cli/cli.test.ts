@@ -7,9 +7,10 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveServer, runCli } from "../../src/cli/main.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
-const fixtures = path.resolve(repo, "../shared/fixtures/autodiff");
+const fixtures = AUTODIFF_FIXTURES;
 
 let t: TestApp;
 let key: string;

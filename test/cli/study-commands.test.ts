@@ -3,15 +3,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliEnvironment } from "../../src/config.js";
 import { runCli } from "../../src/cli/main.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { PAPER_DATA } from "../helpers/constants.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const paperData = path.join(path.resolve(repoRoot, "../shared"), "paper-data");
+const paperData = PAPER_DATA;
 
 let t: TestApp;
 let other: TestDatabase;

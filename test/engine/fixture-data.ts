@@ -1,10 +1,9 @@
 // Reads the autodiff fixtures in ../shared/fixtures/autodiff (beside the repository, see the fixtures' README).
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const FIXTURE_DIR = path.resolve(repoRoot, "../shared/fixtures/autodiff");
+export const FIXTURE_DIR = AUTODIFF_FIXTURES;
 
 export interface FixtureStage {
   label: string;

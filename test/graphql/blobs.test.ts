@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
 import { seededBytes, sha } from "../helpers/seeded-bytes.js";
+import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
 const CHUNK = 64 * 1024;
-const fixtures = path.resolve(import.meta.dirname, "../../../shared/fixtures/autodiff");
+const fixtures = AUTODIFF_FIXTURES;
 
 
 /** A request body sent with chunked transfer encoding (no Content-Length), so the server only learns its size at the end. */

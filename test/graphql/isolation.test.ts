@@ -4,8 +4,9 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
+import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
-const fixtures = path.resolve(import.meta.dirname, "../../../shared/fixtures/autodiff");
+const fixtures = AUTODIFF_FIXTURES;
 
 let t: TestApp;
 let a: { groupId: string; key: string };

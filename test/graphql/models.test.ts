@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
 import { integerInputModel, twoInputModel } from "../helpers/onnx-models.js";
+import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
-const fixtures = path.resolve(import.meta.dirname, "../../../shared/fixtures/autodiff");
+const fixtures = AUTODIFF_FIXTURES;
 const FIXTURE_MODELS = ["mlp", "lenet", "alexnet_mini", "resnet_mini", "resnet_mini_bn", "mobilenet_v2_mini", "vit_tiny", "cochnet"];
 
 interface Manifest {

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { float32FromBytes, resample } from "../../src/engine/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
+import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
-const fixtures = path.resolve(import.meta.dirname, "../../../shared/fixtures/autodiff");
+const fixtures = AUTODIFF_FIXTURES;
 
 /** A w x h RGB PNG whose red channel is a horizontal ramp, green a vertical ramp, blue constant 64. */
 async function rampPng(w: number, h: number): Promise<Buffer> {

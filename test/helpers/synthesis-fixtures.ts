@@ -10,9 +10,10 @@ import type { RequestContext } from "../../src/services/authorization.js";
 import { JobQueue } from "../../src/services/jobs/queue.js";
 import type { TestApp } from "./app.js";
 import type { Services } from "../../src/services/index.js";
+import { AUTODIFF_FIXTURES } from "./constants.js";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..");
-export const autodiffFixtures = path.resolve(repoRoot, "../shared/fixtures/autodiff");
+export const autodiffFixtures = AUTODIFF_FIXTURES;
 
 export const LENET_STAGES = {
   relu1: "/relu1/Relu_output_0",

@@ -11,10 +11,11 @@ import { isAppError } from "../../src/errors.js";
 import type { RequestContext } from "../../src/services/authorization.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { wav } from "./stimulus-files.js";
+import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
 const MUTATIONS = 500;
 const DOCUMENTED = new Set(["INVALID_ONNX", "UNSUPPORTED_MODEL", "BAD_USER_INPUT", "PAYLOAD_TOO_LARGE", "INVALID_STIMULUS", "CONFLICT"]);
-const fixture = path.resolve(import.meta.dirname, "../../../shared/fixtures/autodiff/cochnet.onnx");
+const fixture = path.join(AUTODIFF_FIXTURES, "cochnet.onnx");
 
 type Mutation = { name: string; bytes: Uint8Array };
 

@@ -5,9 +5,10 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ForwardSession, GradientSession } from "../../../src/engine/runtime/sessions.js";
 import { MetamerSynthesis, resolveSynthesisConfig } from "../../../src/engine/synthesis/index.js";
+import { AUTODIFF_FIXTURES } from "../../helpers/constants.js";
 
 const root = path.resolve(import.meta.dirname, "../../..");
-const fixtures = path.resolve(root, "../shared/fixtures/autodiff");
+const fixtures = AUTODIFF_FIXTURES;
 const reference = path.join(root, "test/reference/feather2023-lenet");
 
 interface RefStage { label: string; tensor: string; fakeRelu: boolean; metamer: string; initialLoss: number; finalLoss: number; finalLossFloat64: number }

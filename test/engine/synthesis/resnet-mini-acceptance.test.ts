@@ -8,8 +8,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ForwardSession, GradientSession } from "../../../src/engine/index.js";
 import { initialNoise, MetamerSynthesis, resolveSynthesisConfig } from "../../../src/engine/synthesis/index.js";
 import { certify, nullDistribution, samplePairs } from "../../../src/engine/validation/index.js";
+import { AUTODIFF_FIXTURES } from "../../helpers/constants.js";
 
-const fixtures = path.resolve(import.meta.dirname, "../../../../shared/fixtures/autodiff");
+const fixtures = AUTODIFF_FIXTURES;
 const f32 = (file: string) => {
   const b = readFileSync(path.join(fixtures, file));
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));

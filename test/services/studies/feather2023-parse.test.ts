@@ -1,11 +1,9 @@
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { spearman } from "../../../src/engine/stats/correlation.js";
 import { type Feather2023Data, mergeOrders, parseFeather2023, readFeather2023 } from "../../../src/services/studies/feather2023.js";
+import { PAPER_DATA } from "../../helpers/constants.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const paperData = path.join(path.resolve(repoRoot, "../shared"), "paper-data");
+const paperData = PAPER_DATA;
 
 // The acceptance numbers straight from the parsed CSV rows (no database): guards the pooling and matching rules
 // documented in feather2023.ts; the SQL implementation is checked against the same numbers in the metrics tests.

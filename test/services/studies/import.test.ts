@@ -1,12 +1,10 @@
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFeather2023, type Feather2023Data } from "../../../src/services/studies/feather2023.js";
 import { StudyService } from "../../../src/services/studies/study-service.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.js";
+import { PAPER_DATA } from "../../helpers/constants.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const paperData = path.join(path.resolve(repoRoot, "../shared"), "paper-data");
+const paperData = PAPER_DATA;
 
 describe("feather2023 import", () => {
   let db: TestDatabase;
