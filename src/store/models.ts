@@ -1,7 +1,7 @@
 import type { DbOrTx } from "./db.js";
 import { Prisma } from "./db.js";
 import type { Modality, ModelSource, TrainingRegime, Visibility } from "../generated/prisma/enums.js";
-import { afterTimeId, encodeCursor, type Page } from "./pagination.js";
+import { afterTimeId, timeIdKey, toPage, type Page } from "./pagination.js";
 
 /** An op on the path from the input to a layer that has no gradient rule (stored as JSON). */
 export interface UnsupportedOpRecord {
@@ -176,12 +176,6 @@ export class ModelStore {
       }),
       this.db.model.count({ where }),
     ]);
-    const page = rows.slice(0, opts.first);
-    return {
-      items: page.map(toRecord),
-      cursors: page.map((r) => encodeCursor([r.createdAt.toISOString(), r.id])),
-      hasNextPage: rows.length > opts.first,
-      totalCount,
-    };
+    return toPage(rows, opts.first, totalCount, timeIdKey, toRecord);
   }
 }

@@ -22,6 +22,18 @@ export function decodeCursor(cursor: string): unknown[] {
   throw new AppError("BAD_USER_INPUT", `after: expected a cursor returned by this API, got '${cursor.slice(0, 40)}'`);
 }
 
+/**
+ * The page of a keyset query that fetched `first + 1` rows (the extra row only says whether a next page exists):
+ * the items, their cursors from `keyOf`, and the count of the whole list.
+ */
+export function toPage<R, T>(rows: R[], first: number, totalCount: number, keyOf: (row: R) => unknown[], toItem: (row: R) => T): Page<T> {
+  const page = rows.slice(0, first);
+  return { items: page.map(toItem), cursors: page.map((r) => encodeCursor(keyOf(r))), hasNextPage: rows.length > first, totalCount };
+}
+
+/** The key of lists ordered newest first (createdAt desc, id desc): see afterTimeId. */
+export const timeIdKey = (r: { createdAt: Date; id: string }): unknown[] => [r.createdAt.toISOString(), r.id];
+
 /** A (createdAt, id) keyset cursor, checked: newest-first lists page with it. */
 export function decodeTimeIdCursor(cursor: string): { at: Date; id: string } {
   const [createdAt, id] = decodeCursor(cursor);

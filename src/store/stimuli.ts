@@ -1,7 +1,7 @@
 import type { DbOrTx } from "./db.js";
 import type { Modality } from "../generated/prisma/enums.js";
 import { AppError } from "../errors.js";
-import { afterTimeId, decodeCursor, encodeCursor, type Page } from "./pagination.js";
+import { afterTimeId, decodeCursor, timeIdKey, toPage, type Page } from "./pagination.js";
 
 export interface StimulusSetRecord {
   id: string;
@@ -72,13 +72,7 @@ export class StimulusStore {
       }),
       this.db.stimulusSet.count({ where }),
     ]);
-    const page = rows.slice(0, opts.first);
-    return {
-      items: page,
-      cursors: page.map((r) => encodeCursor([r.createdAt.toISOString(), r.id])),
-      hasNextPage: rows.length > opts.first,
-      totalCount,
-    };
+    return toPage(rows, opts.first, totalCount, timeIdKey, (r) => r);
   }
 
   /** sha256es already in the set (a set holds each file once). */
@@ -154,13 +148,7 @@ export class StimulusStore {
       }),
       this.db.stimulus.count({ where }),
     ]);
-    const page = rows.slice(0, opts.first);
-    return {
-      items: page,
-      cursors: page.map((r) => encodeCursor([r.position])),
-      hasNextPage: rows.length > opts.first,
-      totalCount,
-    };
+    return toPage(rows, opts.first, totalCount, (r) => [r.position], (r) => r);
   }
 
   /** Every stimulus of a set in order (for jobs that walk a whole set). */
