@@ -1,25 +1,16 @@
 import { registerEnumType } from "type-graphql";
+import { Modality, Role, TrainingRegime, UploadPurpose } from "../services/views.js";
 
-// GraphQL enums shared by several aggregates. Values equal the database enums (prisma/schema.prisma).
-export enum RoleEnum {
-  READER = "READER",
-  MEMBER = "MEMBER",
-  ADMIN = "ADMIN",
-}
-export enum ModalityEnum {
-  IMAGE = "IMAGE",
-  AUDIO = "AUDIO",
-}
-export enum TrainingRegimeEnum {
-  STANDARD = "STANDARD",
-  ADVERSARIAL = "ADVERSARIAL",
-  RANDOM_PERTURBATION = "RANDOM_PERTURBATION",
-  OTHER = "OTHER",
-}
-export enum UploadPurposeEnum {
-  MODEL = "MODEL",
-  STIMULUS = "STIMULUS",
-}
+// GraphQL enums shared by several aggregates: the database's enums themselves (prisma/schema.prisma), so a value
+// added there reaches the API with nothing to keep in step.
+export const RoleEnum = Role;
+export type RoleEnum = Role;
+export const ModalityEnum = Modality;
+export type ModalityEnum = Modality;
+export const TrainingRegimeEnum = TrainingRegime;
+export type TrainingRegimeEnum = TrainingRegime;
+export const UploadPurposeEnum = UploadPurpose;
+export type UploadPurposeEnum = UploadPurpose;
 
 registerEnumType(RoleEnum, { name: "Role", description: "READER reads; MEMBER also creates; ADMIN also manages keys" });
 registerEnumType(ModalityEnum, { name: "Modality" });

@@ -4,3 +4,5 @@ export type { ModelRecord as ModelView } from "../store/models.js";
 export type { JobRecord as SynthesisJobView } from "../store/jobs.js";
 export type { MetamerRecord as MetamerView } from "../store/metamers.js";
 export type { Page } from "../store/pagination.js";
+// The database's enums that the API exposes as they are (declared once, in prisma/schema.prisma).
+export { JobStatus, Modality, Role, TrainingRegime, UploadPurpose } from "../store/enums.js";

@@ -1,18 +1,14 @@
 import { JSONObjectResolver, JSONResolver } from "graphql-scalars";
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
-import type { MetamerView, SynthesisJobView } from "../../services/views.js";
+import { JobStatus, type MetamerView, type SynthesisJobView } from "../../services/views.js";
 
 export enum SynthesisRecipeEnum {
   FEATHER_2023 = "FEATHER_2023",
   ADAM_RANGE_PENALTY = "ADAM_RANGE_PENALTY",
 }
-export enum JobStatusEnum {
-  QUEUED = "QUEUED",
-  RUNNING = "RUNNING",
-  SUCCEEDED = "SUCCEEDED",
-  FAILED = "FAILED",
-  CANCELLED = "CANCELLED",
-}
+/** The database's job states (prisma/schema.prisma), exposed as they are. */
+export const JobStatusEnum = JobStatus;
+export type JobStatusEnum = JobStatus;
 export enum SynthesisLossEnum {
   normalizedL2 = "normalizedL2",
   mse = "mse",
