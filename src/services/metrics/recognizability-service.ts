@@ -226,9 +226,7 @@ export class MetricsService {
     const complete = tables.map((t) => completeSubjects(t, stages));
     const shared = [...complete[0].keys()].filter((k) => complete[1].has(k));
     if (shared.length >= 2) {
-      const y = shared.map((k) => [complete[0].get(k)!, complete[1].get(k)!]);
-      const result = await this.stats.run("permutationRepeatedMeasures", { y, permutations, seed });
-      return { design: "REPEATED_MEASURES", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: shared.length, permutations, seed };
+      return this.pairedTest(shared.map((k) => [complete[0].get(k)!, complete[1].get(k)!]), stages, permutations, seed);
     }
     const groups = complete.map((m) => [...m.values()]);
     groups.forEach((g, i) => {
@@ -257,9 +255,13 @@ export class MetricsService {
     if (subjects.length < 2) {
       throw new AppError("BAD_USER_INPUT", `modelId: humanVsModel needs at least 2 participants with human and network scores for model '${model.name}', found ${subjects.length}`);
     }
-    const y = subjects.map((k) => [h.get(k)!, n.get(k)!]);
+    return this.pairedTest(subjects.map((k) => [h.get(k)!, n.get(k)!]), stages, permutations, seed);
+  }
+
+  /** The repeated-measures permutation ANOVA on y[subject][factor level][stage], as the API reports it. */
+  private async pairedTest(y: number[][][], stages: string[], permutations: number, seed: number): Promise<PermutationTestSummary> {
     const result = await this.stats.run("permutationRepeatedMeasures", { y, permutations, seed });
-    return { design: "REPEATED_MEASURES", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: subjects.length, permutations, seed };
+    return { design: "REPEATED_MEASURES", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: y.length, permutations, seed };
   }
 }
 
