@@ -69,7 +69,9 @@ export class GroupStore {
 
   /** Lets a group download a blob (idempotent). */
   async grantBlob(groupId: string, sha256: string): Promise<void> {
-    await this.db.blobGrant.upsert({ where: { groupId_sha256: { groupId, sha256 } }, create: { groupId, sha256 }, update: {} });
+    // INSERT ... ON CONFLICT DO NOTHING: Prisma's upsert reads then inserts, and two uploads of the same bytes by one
+    // group at once then both insert and one fails on the primary key.
+    await this.db.blobGrant.createMany({ data: [{ groupId, sha256 }], skipDuplicates: true });
   }
 
   async canReadBlob(groupId: string, sha256: string): Promise<boolean> {
