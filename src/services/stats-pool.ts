@@ -1,23 +1,23 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { fork, type ChildProcess } from "node:child_process";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { runStatsTask, type StatsTaskName, type StatsTasks } from "./metrics/stats-tasks.js";
 
 /**
  * Runs statistics (bootstraps, permutation tests) off the event loop, so a long statistic never delays other
- * requests (ten permutation tests held `health` for 8.4 s). A few worker threads each run one task
+ * requests (ten permutation tests held `health` for 8.4 s). A few child processes each run one task
  * at a time; tasks wait in a bounded FIFO queue, and a full queue refuses with RATE_LIMITED instead of growing.
- * Threads start on first use. A task that runs past `timeoutMs`, or a thread that dies (e.g. past its heap limit),
- * fails only that task; the thread is replaced.
+ * Processes start on first use. A task that runs past `timeoutMs`, or a process that dies (e.g. past its heap limit),
+ * fails only that task; the process is replaced.
  */
 export interface StatsRunner {
   run<K extends StatsTaskName>(name: K, input: StatsTasks[K]["input"]): Promise<StatsTasks[K]["output"]>;
 }
 
 export interface StatsPoolOptions {
-  /** Worker threads (METAMERS_STATS_THREADS, default 2). */
+  /** Statistics processes (METAMERS_STATS_THREADS, default 2). */
   threads: number;
   /** Tasks allowed to wait for a thread (METAMERS_STATS_QUEUE); beyond that, RATE_LIMITED. */
   maxQueue: number;
@@ -36,8 +36,42 @@ interface Task {
   reject(error: Error): void;
 }
 
+/**
+ * One statistics process. Processes, not worker threads: terminating a worker thread that had loaded the SWC
+ * TypeScript hooks (every development and test run) sometimes crashed the whole process with a segfault, and a
+ * killed process takes nothing else down with it. Its V8 heap is capped by --max-old-space-size.
+ */
+class StatsProcess {
+  private readonly child: ChildProcess;
+  constructor(entry: string, execArgv: string[], env: NodeJS.ProcessEnv) {
+    // "advanced" serialization passes typed arrays and nested arrays as structured clones, as postMessage did.
+    this.child = fork(entry, [], { execArgv, env, serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  }
+  on(event: "message" | "error" | "exit", listener: (...args: never[]) => void): void {
+    this.child.on(event, listener as (...args: unknown[]) => void);
+  }
+  postMessage(message: unknown): void {
+    this.child.send(message as object);
+  }
+  ref(): void {
+    this.child.ref();
+    (this.child.channel as { ref?: () => void } | undefined)?.ref?.();
+  }
+  unref(): void {
+    this.child.unref();
+    (this.child.channel as { unref?: () => void } | undefined)?.unref?.();
+  }
+  terminate(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once("exit", () => resolve());
+      this.child.kill("SIGKILL");
+    });
+  }
+}
+
 interface Slot {
-  worker: Worker;
+  worker: StatsProcess;
   /** False until the thread has loaded its code (its start-up does not count against a task's time). */
   ready: boolean;
   task: Task | null;
@@ -156,19 +190,19 @@ export class StatsPool implements StatsRunner {
     // through the same register hook (from the repository root, where tsconfig.json is), like the job workers do.
     const ts = import.meta.url.endsWith(".ts");
     const entry = path.join(here, ts ? "stats-worker.ts" : "stats-worker.js");
-    const worker = new Worker(entry, {
-      execArgv: ts ? ["--import", "@swc-node/register/esm-register"] : [],
-      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? 512 },
-      env: { ...process.env, TS_NODE_PROJECT: path.join(repoRoot, "tsconfig.json") },
+    const heap = `--max-old-space-size=${this.options.maxHeapMb ?? 512}`;
+    const worker = new StatsProcess(entry, ts ? ["--import", "@swc-node/register/esm-register", heap] : [heap], {
+      ...process.env,
+      TS_NODE_PROJECT: path.join(repoRoot, "tsconfig.json"),
     });
     const slot: Slot = { worker, ready: false, task: null, timer: null };
     worker.unref();
     worker.on("message", (reply: Reply) => this.finish(slot, reply));
-    worker.on("error", (e) => {
+    worker.on("error", (e: Error) => {
       this.options.log?.error({ err: e, event: "stats.worker_error" }, "statistics thread failed");
       this.retire(slot, new Error(`statistics thread failed: ${e.message}`));
     });
-    worker.on("exit", (code) => {
+    worker.on("exit", (code: number | null) => {
       if (this.slots.includes(slot)) this.retire(slot, new Error(`statistics thread exited with code ${code}`));
     });
     this.slots.push(slot);

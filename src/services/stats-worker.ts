@@ -1,31 +1,29 @@
-// Entry point of one statistics thread (src/services/stats-pool.ts): runs one task per message and answers with its
-// result or its error. Pure computation only; the thread has no database or network access.
-import { readlinkSync } from "node:fs";
+// Entry point of one statistics process (src/services/stats-pool.ts): runs one task per message and answers with its
+// result or its error. Pure computation only; the process has no database or network access.
 import os from "node:os";
-import { parentPort } from "node:worker_threads";
 import { runStatsTask, type StatsTaskName } from "./metrics/stats-tasks.js";
 
-if (!parentPort) throw new Error("stats-worker: must run as a worker thread");
+if (!process.send) throw new Error("stats-worker: must run as a child process of the statistics pool");
+const send = process.send.bind(process);
 
-// Statistics yield the CPU to the event loop (and PostgreSQL) when cores are short: on Linux a thread has its own
-// niceness, set through its thread id (/proc/thread-self -> <pid>/task/<tid>). Elsewhere the thread keeps the default.
+// Statistics yield the CPU to the event loop (and PostgreSQL) when cores are short.
 const STATS_NICENESS = 10;
 try {
-  const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, STATS_NICENESS);
+  os.setPriority(STATS_NICENESS);
 } catch {
-  // not Linux, or not permitted: run at normal priority
+  // not permitted: run at normal priority
 }
-const port = parentPort;
+// The pool's process is gone (killed, crashed): nothing will read our answers.
+process.on("disconnect", () => process.exit(0));
 
-port.on("message", (message: { id: number; name: StatsTaskName; input: never }) => {
+process.on("message", (message: { id: number; name: StatsTaskName; input: never }) => {
   try {
     const result = runStatsTask(message.name, message.input);
-    port.postMessage({ id: message.id, ok: true, result });
+    send({ id: message.id, ok: true, result });
   } catch (e) {
     const error = e instanceof Error ? { name: e.name, message: e.message } : { name: "Error", message: String(e) };
-    port.postMessage({ id: message.id, ok: false, error });
+    send({ id: message.id, ok: false, error });
   }
 });
 
-port.postMessage({ ready: true });
+send({ ready: true });
