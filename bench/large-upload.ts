@@ -25,6 +25,28 @@ import { pipeline } from "node:stream/promises";
 import { DEFAULT_SPEC, writeLargeModel } from "./large-onnx.js";
 
 const MB = 1e6;
+
+/** The upload and download figures every file's report has. */
+function transferReport(
+  label: string,
+  byteSize: number,
+  up: { seconds: number; MBps: number; peak: number },
+  dl: { seconds: number; MBps: number; peakAbove: number; ok: boolean },
+  idle: number,
+) {
+  return {
+    file: label,
+    byteSize,
+    uploadSeconds: up.seconds,
+    uploadMBps: up.MBps,
+    uploadPeakRssMB: mb(up.peak),
+    uploadPeakAboveIdleMB: mb(up.peak - idle),
+    downloadSeconds: dl.seconds,
+    downloadMBps: dl.MBps,
+    downloadPeakAboveIdleMB: mb(dl.peakAbove),
+    sha256Matches: dl.ok,
+  };
+}
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const UPLOAD_BUDGET_BYTES = 300 * MB;
@@ -340,16 +362,7 @@ async function transferRun(s: Server, mem: Memory, idle: number, file: string, b
   const rangeOk = await rangePhase(s, sha256, file, byteSize);
   console.log(`${label}: range across the first chunk edge ${rangeOk ? "matches" : "DIFFERS"}`);
   const report: UploadReport = {
-    file: label,
-    byteSize,
-    uploadSeconds: up.seconds,
-    uploadMBps: up.MBps,
-    uploadPeakRssMB: mb(up.peak),
-    uploadPeakAboveIdleMB: mb(up.peak - idle),
-    downloadSeconds: dl.seconds,
-    downloadMBps: dl.MBps,
-    downloadPeakAboveIdleMB: mb(dl.peakAbove),
-    sha256Matches: dl.ok,
+    ...transferReport(label, byteSize, up, dl, idle),
     rangeMatches: rangeOk,
   };
   return { report, uploadId: up.ticket.id };
@@ -417,18 +430,7 @@ async function regressionRun(s: Server, mem: Memory, idle: number, byteSize: num
   const alive = await health(s);
   if (!alive) throw new Error(`${label}: the server stopped answering after the upload`);
   const dl = await downloadPhase(s, mem, idle, sha256, byteSize, label);
-  return {
-    file: label,
-    byteSize,
-    uploadSeconds: up.seconds,
-    uploadMBps: up.MBps,
-    uploadPeakRssMB: mb(up.peak),
-    uploadPeakAboveIdleMB: mb(up.peak - idle),
-    downloadSeconds: dl.seconds,
-    downloadMBps: dl.MBps,
-    downloadPeakAboveIdleMB: mb(dl.peakAbove),
-    sha256Matches: dl.ok,
-  };
+  return transferReport(label, byteSize, up, dl, idle);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

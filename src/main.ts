@@ -8,9 +8,9 @@ import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { openLocalDatabase } from "./store/local.js";
 import { startDispatcher } from "./dispatch/start.js";
+// The files the CLI and the demo read to find this server and its key.
+import { API_KEY_FILE, SERVER_FILE } from "./cli/local-server.js";
 
-export const API_KEY_FILE = "api-key";
-export const SERVER_FILE = "server.json";
 
 /**
  * What has been started so far, stopped in reverse order on shutdown or when a later startup step fails: a failed
