@@ -14,7 +14,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 
 const repo = path.resolve(import.meta.dirname, "..");
-const { values: flags } = parseArgs({ options: { seconds: { type: "string", default: "10" } } });
+const { values: flags } = parseArgs({ options: { seconds: { type: "string", default: "10" }, profile: { type: "string" }, connections: { type: "string", default: "10,100" }, only: { type: "string" } } });
 const SECONDS = Number(flags.seconds);
 const HEALTH_P99_LIMIT_MS = 100;
 
@@ -64,7 +64,9 @@ async function startService(): Promise<{ child: ChildProcess; port: number; key:
   await chmod(dataRoot, 0o711); // under root, PostgreSQL runs as `postgres` and must pass through
   const dataDir = path.join(dataRoot, "data");
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "@swc-node/register/esm-register", "src/main.ts"], {
+  // --profile DIR: the service writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+  const profile = flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(flags.profile)}`] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "@swc-node/register/esm-register", "src/main.ts"], {
     cwd: repo,
     env: {
       ...process.env,
@@ -210,8 +212,8 @@ async function main() {
     ];
     const rows: string[] = [];
     let healthOk = true;
-    for (const connections of [10, 100]) {
-      for (const s of scenarios) {
+    for (const connections of flags.connections.split(",").map(Number)) {
+      for (const s of scenarios.filter((x) => !flags.only || x.name.startsWith(flags.only))) {
         // The baseline of the same run: the same load with no hostile mix, so the mix's own cost shows as a ratio
         // apart from what this machine's cores can serve at that concurrency.
         const quiet = summary(await load(service.port, connections, SECONDS, s.body, loadKeys), SECONDS);

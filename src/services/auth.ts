@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { AppError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import { ApiKeyCache } from "./api-key-cache.js";
 import { anonymous, requireRole, type Caller, type Role } from "./authorization.js";
 
 const KEY_PREFIX = "mhk_";
@@ -17,14 +18,18 @@ export interface IssuedKey {
 
 /** Groups and API keys: issuing, resolving `Authorization` headers, revoking. */
 export class AuthService {
-  constructor(private readonly store: Store) {}
+  private readonly keys: ApiKeyCache;
+
+  constructor(private readonly store: Store) {
+    this.keys = new ApiKeyCache((hash) => this.store.groups.findApiKeyByHash(hash));
+  }
 
   /** Resolves an Authorization header value to a caller. Never throws: an anonymous caller carries the reason. */
   async authenticate(authorization: string | undefined | null): Promise<Caller> {
     if (!authorization) return anonymous("missing API key: send the header 'Authorization: Bearer <key>'");
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) return anonymous("malformed Authorization header: expected 'Bearer <key>'");
-    const record = await this.store.groups.findApiKeyByHash(hashApiKey(match[1]));
+    const record = await this.keys.find(hashApiKey(match[1]));
     if (!record) return anonymous("invalid API key");
     if (record.revokedAt) return anonymous(`API key ${record.prefix}… was revoked on ${record.revokedAt.toISOString()}`);
     return { groupId: record.groupId, role: record.role, apiKeyId: record.id };
@@ -56,6 +61,7 @@ export class AuthService {
     if (!(await this.store.groups.revokeApiKey(ctx.groupId, keyId))) {
       throw new AppError("NOT_FOUND", `apiKeyId: no active API key '${keyId}' in this group`);
     }
+    this.keys.forget(keyId);
     return true;
   }
 
