@@ -145,7 +145,39 @@ function usesIntrospection(document: DocumentNode): boolean {
 
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
+/**
+ * Costs already computed, per parsed document and (operation, variables). Apollo hands the same DocumentNode to every
+ * request with the same query text (its document cache), and the cost and argument checks depend only on the
+ * document, the operation and the variables; recomputing them was about a tenth of the server's work per request
+ * under load (issue 10). Only costs are kept (never errors, which Apollo may rewrite per caller), at most
+ * VARIABLE_SETS per document, and a document's entries go when Apollo drops the document.
+ */
+class CostCache {
+  private static readonly VARIABLE_SETS = 32;
+  private readonly byDocument = new WeakMap<DocumentNode, Map<string, number>>();
+
+  private static key(operationName: string | undefined, variables: Record<string, unknown>): string | null {
+    const json = JSON.stringify(variables);
+    return json.length > 2048 ? null : `${operationName ?? ""}\u0000${json}`;
+  }
+
+  get(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>): number | undefined {
+    const key = CostCache.key(operationName, variables);
+    return key === null ? undefined : this.byDocument.get(document)?.get(key);
+  }
+
+  set(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>, cost: number): void {
+    const key = CostCache.key(operationName, variables);
+    if (key === null) return;
+    let entries = this.byDocument.get(document);
+    if (!entries) this.byDocument.set(document, (entries = new Map()));
+    if (entries.size >= CostCache.VARIABLE_SETS) entries.delete(entries.keys().next().value!);
+    entries.set(key, cost);
+  }
+}
+
 export function queryLimitsPlugin(schema: GraphQLSchema, limits: ApiLimits): ApolloServerPlugin<GraphQLContext> {
+  const costs = new CostCache();
   return {
     async requestDidStart() {
       return {
@@ -160,20 +192,25 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: ApiLimits): Apo
               throw badInput(`$${name}: expected at most ${MAX_NESTING} levels of nesting, got more`, { argument: name, maxNesting: MAX_NESTING });
             }
           }
-          let cost: number;
-          try {
-            cost = getComplexity({
-              schema,
-              query: document,
-              operationName: rc.request.operationName ?? undefined,
-              variables: rc.request.variables ?? {},
-              estimators: [costEstimator(checkFieldArguments)],
-              maxQueryNodes: 20_000,
-            });
-          } catch (e) {
-            if (e instanceof GraphQLError && e.extensions.code) throw e;
-            // Variable coercion problems and node-count overflows: the request's fault, said as it is.
-            throw badInput(e instanceof Error ? e.message : String(e));
+          const operationName = rc.request.operationName ?? undefined;
+          const variables = rc.request.variables ?? {};
+          let cost = costs.get(document, operationName, variables);
+          if (cost === undefined) {
+            try {
+              cost = getComplexity({
+                schema,
+                query: document,
+                operationName,
+                variables,
+                estimators: [costEstimator(checkFieldArguments)],
+                maxQueryNodes: 20_000,
+              });
+            } catch (e) {
+              if (e instanceof GraphQLError && e.extensions.code) throw e;
+              // Variable coercion problems and node-count overflows: the request's fault, said as it is.
+              throw badInput(e instanceof Error ? e.message : String(e));
+            }
+            costs.set(document, operationName, variables, cost);
           }
           if (cost > limits.maxQueryCost) {
             throw refused(

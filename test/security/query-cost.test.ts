@@ -28,6 +28,17 @@ describe("query cost, aliases, depth and tokens are limited", () => {
     expect(t.services.statsPool.state.running + t.services.statsPool.state.queued).toBe(0);
   });
 
+  it("the same query text is priced again for other variables (costs are remembered per document and variables)", async () => {
+    const q = `query($n: Int!) { stimulusSets(first: $n) { edges { node { stimuli(first: $n) { edges { node { id } } } } } } }`;
+    for (let i = 0; i < 2; i++) expect((await t.gql(q, { n: 10 }, key)).errors).toBeUndefined();
+    const over = await t.gql(q, { n: 500 }, key);
+    expect(over.status).toBe(400);
+    expect(over.errors![0].message).toMatch(/^query: costs \d{6,}/);
+    const negative = await t.gql(q, { n: -5 }, key);
+    expect(negative.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await t.gql(q, { n: 10 }, key)).errors).toBeUndefined();
+  });
+
   it("a list page is priced by its size times its selection", async () => {
     // 500 models x 500-item pages of their... stimuli would be far more; here: 500 sets x 500 stimuli.
     const res = await t.gql(`{ stimulusSets(first: 500) { edges { node { stimuli(first: 500) { edges { node { id } } } } } } }`, {}, key);
