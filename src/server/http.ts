@@ -9,6 +9,7 @@ import type { Services } from "../services/index.js";
 import { blobRoutes } from "./blob-routes.js";
 import { readBody } from "./body.js";
 import { exportRoutes } from "./export.js";
+import { experimentRoutes } from "./experiment-routes.js";
 import { RateLimiter } from "./rate-limit.js";
 
 export interface Route {
@@ -33,6 +34,9 @@ interface HttpDeps {
   /** Extra routes (tried before the built-in ones), e.g. a web page. */
   routes?: Route[];
 }
+
+/** Rate-limit tokens a GraphQL request refused with 400 costs (a valid one costs 1): see RateLimiter.charge. */
+export const REFUSED_QUERY_TOKENS = 10;
 
 const httpStatus: Partial<Record<ErrorCode, number>> = {
   BAD_USER_INPUT: 400,
@@ -107,7 +111,10 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse, err: AppError
   req.once("close", () => clearTimeout(timer));
 }
 
-/** The HTTP edge: /graphql (Apollo), GET/HEAD /blobs/<sha256> (blob-routes.ts), PUT /uploads/<id>. */
+/**
+ * The HTTP edge: /graphql (Apollo), GET/HEAD /blobs/<sha256> (blob-routes.ts), PUT /uploads/<id>, and a human
+ * experiment's participant page and its routes under /experiments/<id>/ (experiment-routes.ts).
+ */
 export function createHttpServer(deps: HttpDeps): http.Server {
   const { apollo, services, config, log } = deps;
   // One bucket per API key (per client address without a valid key); requests over it get 429 before their body is read.
@@ -118,6 +125,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
   const routes: Route[] = [
     ...(deps.routes ?? []),
     ...exportRoutes(services),
+    ...experimentRoutes(services.participation),
     ...blobRoutes(services),
     {
       method: "POST",
@@ -164,6 +172,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       httpGraphQLRequest: { method: req.method!, headers, search: info.url.search, body },
       context: async () => context,
     });
+    // A query refused before execution (unparsable, invalid, over a limit) costs REFUSED_QUERY_TOKENS in all.
+    if (result.status === 400) rateLimiter.charge(bucket, REFUSED_QUERY_TOKENS - 1);
     const outHeaders: Record<string, string> = {};
     for (const [k, v] of result.headers) outHeaders[k] = v;
     res.writeHead(result.status ?? 200, outHeaders);

@@ -2,6 +2,8 @@
  * Per-caller token buckets, in memory (one server process; behind several replicas each enforces its own share).
  * Every caller (an API key, or a client address without a valid key) has a bucket of `burst` tokens refilled at
  * `perSecond`; a request takes one token, and a caller with an empty bucket is told when the next token arrives.
+ * A request refused as invalid costs more (`charge`): parsing and validating it was the work, and a caller that
+ * keeps sending queries the limits refuse (issue 10's hostile mix) would otherwise get that work 100 times a second.
  */
 export interface RateLimitOptions {
   perSecond: number;
@@ -45,6 +47,16 @@ export class RateLimiter {
       return 0;
     }
     return (1 - bucket.tokens) / perSecond;
+  }
+
+  /**
+   * Takes `tokens` more from `key`'s bucket after the fact (a refused request); the bucket may go below zero, down
+   * to minus `burst`, so the caller waits that much longer before its next request.
+   */
+  charge(key: string, tokens: number): void {
+    if (!this.enabled) return;
+    const bucket = this.buckets.get(key);
+    if (bucket) bucket.tokens = Math.max(-this.options.burst, bucket.tokens - tokens);
   }
 
   /** Drops the least recently used buckets past `maxBuckets` (a dropped caller starts again with a full bucket). */

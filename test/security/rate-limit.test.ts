@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/config.js";
+import { REFUSED_QUERY_TOKENS } from "../../src/server/http.js";
 import { RateLimiter } from "../../src/server/rate-limit.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
@@ -45,6 +46,27 @@ describe("rate limit per API key and per anonymous client", () => {
     }
     expect(ok).toBe(burst);
     expect(limited).toBe(3);
+  });
+
+  it(`a query refused as invalid costs ${REFUSED_QUERY_TOKENS} tokens, a valid one 1`, async () => {
+    const refusedFirst = await t.createGroupWithKey("lab-refused", "READER");
+    const over = await t.gql(`{ ${Array.from({ length: 300 }, (_, i) => `a${i}: health { ok }`).join(" ")} }`, {}, refusedFirst.key);
+    expect(over.status).toBe(400);
+    // burst (5) - 10 < 0: the next request waits, however valid.
+    const next = await t.gql(`{ me { role } }`, {}, refusedFirst.key);
+    expect(next.status).toBe(429);
+    const validOnly = await t.createGroupWithKey("lab-valid", "READER");
+    for (let i = 0; i < burst; i++) expect((await t.gql(`{ me { role } }`, {}, validOnly.key)).status).toBe(200);
+  });
+
+  it("charge takes tokens after the fact, down to minus the burst (RateLimiter with a manual clock)", () => {
+    let now = 0;
+    const limiter = new RateLimiter({ perSecond: 1, burst: 4, now: () => now });
+    expect(limiter.take("k")).toBe(0);
+    limiter.charge("k", 100);
+    expect(limiter.take("k")).toBeCloseTo(5, 9); // from -4 to 1 token at 1 per second
+    now += 5000;
+    expect(limiter.take("k")).toBe(0);
   });
 
   it("the bucket refills at its rate (RateLimiter with a manual clock)", () => {
