@@ -45,6 +45,8 @@ export function createServices(deps: ServiceDeps): Services {
   const statsPool = new StatsPool({
     threads: config.api.statsThreads,
     maxQueue: config.api.statsQueue,
+    // One API key may fill a quarter of the queue, so others still get in (and are served in turn).
+    maxQueuePerOwner: Math.max(1, Math.floor(config.api.statsQueue / 4)),
     timeoutMs: config.api.statsTimeoutMs,
     log: deps.log,
   });

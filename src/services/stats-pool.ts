@@ -13,7 +13,11 @@ import { runStatsTask, type StatsTaskName, type StatsTasks } from "./metrics/sta
  * fails only that task; the process is replaced.
  */
 export interface StatsRunner {
-  run<K extends StatsTaskName>(name: K, input: StatsTasks[K]["input"]): Promise<StatsTasks[K]["output"]>;
+  /**
+   * Runs one task. `owner` names who asked (an API key id): waiting tasks are taken from their owners in turn, so one
+   * caller's flood of statistics delays another caller's by at most one task per process.
+   */
+  run<K extends StatsTaskName>(name: K, input: StatsTasks[K]["input"], owner?: string): Promise<StatsTasks[K]["output"]>;
 }
 
 export interface StatsPoolOptions {
@@ -21,6 +25,8 @@ export interface StatsPoolOptions {
   threads: number;
   /** Tasks allowed to wait for a thread (METAMERS_STATS_QUEUE); beyond that, RATE_LIMITED. */
   maxQueue: number;
+  /** Tasks one owner may have waiting (default: maxQueue); beyond that, RATE_LIMITED. */
+  maxQueuePerOwner?: number;
   /** Wall-clock limit of one task (METAMERS_STATS_TIMEOUT_MS). */
   timeoutMs: number;
   /** Heap limit of each thread, MiB. */
@@ -30,6 +36,7 @@ export interface StatsPoolOptions {
 
 interface Task {
   id: number;
+  owner: string;
   name: StatsTaskName;
   input: unknown;
   resolve(value: unknown): void;
@@ -86,9 +93,48 @@ type Reply =
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../..");
 
+/**
+ * Waiting tasks, one FIFO per owner, taken from the owners in turn (round robin): a caller who queues many tasks
+ * waits for its own, not everyone else.
+ */
+class FairQueue {
+  private readonly byOwner = new Map<string, Task[]>();
+  length = 0;
+
+  waiting(owner: string): number {
+    return this.byOwner.get(owner)?.length ?? 0;
+  }
+
+  push(task: Task): void {
+    const own = this.byOwner.get(task.owner);
+    if (own) own.push(task);
+    else this.byOwner.set(task.owner, [task]);
+    this.length++;
+  }
+
+  /** The next owner's oldest task; that owner then goes to the back of the turn. */
+  shift(): Task | undefined {
+    const next = this.byOwner.entries().next();
+    if (next.done) return undefined;
+    const [owner, tasks] = next.value;
+    const task = tasks.shift()!;
+    this.byOwner.delete(owner);
+    if (tasks.length) this.byOwner.set(owner, tasks);
+    this.length--;
+    return task;
+  }
+
+  drain(): Task[] {
+    const all = [...this.byOwner.values()].flat();
+    this.byOwner.clear();
+    this.length = 0;
+    return all;
+  }
+}
+
 export class StatsPool implements StatsRunner {
   private readonly slots: Slot[] = [];
-  private readonly queue: Task[] = [];
+  private readonly queue = new FairQueue();
   private nextId = 0;
   private closed = false;
 
@@ -101,28 +147,28 @@ export class StatsPool implements StatsRunner {
     return { threads: this.slots.length, running: this.slots.filter((s) => s.task).length, queued: this.queue.length };
   }
 
-  run<K extends StatsTaskName>(name: K, input: StatsTasks[K]["input"]): Promise<StatsTasks[K]["output"]> {
+  run<K extends StatsTaskName>(name: K, input: StatsTasks[K]["input"], owner = "anonymous"): Promise<StatsTasks[K]["output"]> {
     if (this.closed) return Promise.reject(new Error("StatsPool: closed"));
     // Tasks about to start (a thread is free or starting) do not count as waiting.
     const running = this.slots.filter((s) => s.task).length;
-    if (this.queue.length >= this.options.maxQueue + (this.options.threads - running)) {
-      return Promise.reject(
-        new AppError(
-          "RATE_LIMITED",
-          `statistics: ${this.queue.length} queries are already waiting for the ${this.options.threads} statistics threads (at most ${this.options.maxQueue} may wait); retry later`,
-          { retryAfterSeconds: 1 },
-        ),
-      );
+    const free = this.options.threads - running;
+    const perOwner = this.options.maxQueuePerOwner ?? this.options.maxQueue;
+    const full = (message: string) => Promise.reject(new AppError("RATE_LIMITED", `statistics: ${message}; retry later`, { retryAfterSeconds: 1 }));
+    if (this.queue.length >= this.options.maxQueue + free) {
+      return full(`${this.queue.length} queries are already waiting for the ${this.options.threads} statistics processes (at most ${this.options.maxQueue} may wait)`);
+    }
+    if (this.queue.waiting(owner) >= perOwner + free) {
+      return full(`${this.queue.waiting(owner)} of your queries are already waiting (at most ${perOwner} per API key)`);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: ++this.nextId, name, input, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ id: ++this.nextId, owner, name, input, resolve: resolve as (v: unknown) => void, reject });
       this.pump();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.queue.splice(0)) task.reject(new Error("StatsPool: closed"));
+    for (const task of this.queue.drain()) task.reject(new Error("StatsPool: closed"));
     await Promise.all(
       this.slots.splice(0).map((slot) => {
         if (slot.timer) clearTimeout(slot.timer);

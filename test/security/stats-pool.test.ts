@@ -40,9 +40,25 @@ describe("StatsPool", () => {
     const refused = await pool.run("permutationRepeatedMeasures", { y, permutations: 10, seed: 0 }).catch((e) => e);
     expect(refused).toBeInstanceOf(AppError);
     expect(refused.code).toBe("RATE_LIMITED");
-    expect(refused.message).toBe("statistics: 3 queries are already waiting for the 1 statistics threads (at most 2 may wait); retry later");
+    expect(refused.message).toBe("statistics: 3 queries are already waiting for the 1 statistics processes (at most 2 may wait); retry later");
     const results = await Promise.all(accepted);
     expect(results.map((r) => r.seed)).toEqual([1, 2, 3]);
+  });
+
+  it("serves owners in turn: one caller's many tasks delay another's by at most one, and each owner has a cap", async () => {
+    pool = new StatsPool({ threads: 1, maxQueue: 16, maxQueuePerOwner: 3, timeoutMs: 60_000 });
+    const y = data(30, 2, 6);
+    const finished: string[] = [];
+    const task = (owner: string, seed: number) =>
+      pool!.run("permutationRepeatedMeasures", { y, permutations: 5_000, seed }, owner).then(() => finished.push(`${owner}${seed}`));
+    // a: one task starting (the process is free) + 3 waiting, the most it may have; b comes after all of them.
+    const flood = [1, 2, 3, 4].map((seed) => task("a", seed));
+    const capped = await pool.run("bootstrapMean", { values: Float64Array.from([1]), seed: 0, resamples: 1 }, "a").catch((e) => e);
+    expect(capped).toBeInstanceOf(AppError);
+    expect(capped.message).toBe("statistics: 4 of your queries are already waiting (at most 3 per API key); retry later");
+    const other = task("b", 1);
+    await Promise.all([...flood, other]);
+    expect(finished.indexOf("b1")).toBeLessThanOrEqual(1);
   });
 
   it("a task past its time limit fails alone; the thread is replaced and the next task runs", async () => {
