@@ -1,4 +1,5 @@
-// `npx cdk deploy --app "npx tsx infra/app.ts"` (tsx is fine here: no decorators in the CDK app).
+// `npm run cdk -- synth` / `npm run cdk -- deploy` (cdk.json runs this file through the SWC loader). Without AWS
+// credentials CDK_DEFAULT_ACCOUNT/REGION are unset and the stack is environment-agnostic: `synth` works offline.
 import { App } from "aws-cdk-lib";
 import { MetamerHubStack } from "./stack.js";
 
