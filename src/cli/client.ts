@@ -100,13 +100,20 @@ export class MetamersClient {
       const h = createHash("sha256");
       createReadStream(file).on("data", (c) => h.update(c)).on("end", () => resolve(h.digest("hex"))).on("error", reject);
     });
-    const { createUpload } = await this.gql<{ createUpload: { id: string; url: string } }>(
-      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { id url } }`,
+    const { createUpload } = await this.gql<{ createUpload: { id: string; url: string; headers: { name: string; value: string }[] } }>(
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { id url headers { name value } } }`,
       { i: { purpose, byteSize: size, sha256 } },
     );
+    // Exactly the headers the ticket asks for: the API's own URL wants the key, a presigned bucket URL (cloud mode)
+    // must not get it (S3 refuses a second credential) but wants its signed checksum header.
+    const headers: Record<string, string> = { "content-length": String(size) };
+    for (const h of createUpload.headers) {
+      if (h.name.toLowerCase() === "authorization") Object.assign(headers, this.auth);
+      else headers[h.name.toLowerCase()] = h.value;
+    }
     const res = await fetch(createUpload.url, {
       method: "PUT",
-      headers: { ...this.auth, "content-type": "application/octet-stream", "content-length": String(size) },
+      headers,
       body: Readable.toWeb(createReadStream(file)) as ReadableStream,
       duplex: "half",
     } as RequestInit);

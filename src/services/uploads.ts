@@ -60,6 +60,13 @@ export class UploadService {
       sha256,
       expiresAt: new Date(Date.now() + this.ttlSeconds * 1000),
     });
+    const direct = this.store.blobs.direct;
+    if (direct) {
+      // Cloud mode: the bytes go straight to the bucket (never through the API); the client then completes the upload
+      // (POST /uploads/<id>/complete, or simply passes uploadId to the mutation), which checks them.
+      const put = await direct.presignUpload(upload.id, { byteSize: input.byteSize, sha256 }, this.ttlSeconds);
+      return { id: upload.id, url: put.url, headers: put.headers, expiresAt: upload.expiresAt };
+    }
     return {
       id: upload.id,
       url: `${this.baseUrl()}/uploads/${upload.id}`,
@@ -94,23 +101,51 @@ export class UploadService {
     }
     if (contentLength !== undefined && contentLength > upload.byteSize) throw tooMany(upload, `Content-Length is ${contentLength}`);
     if (contentLength !== undefined && contentLength < upload.byteSize) throw tooFew(upload, contentLength, "Content-Length is");
-    let stored;
-    try {
-      stored = await this.store.blobs.putStream(body, "application/octet-stream", { byteSize: upload.byteSize, sha256: upload.sha256 });
-    } catch (e) {
-      if (!(e instanceof BlobCheckError)) throw e;
-      if (e.reason === "TOO_LARGE") throw tooMany(upload, `received more than that (at least ${e.actual})`);
-      if (e.reason === "TOO_SHORT") throw tooFew(upload, e.actual, "received");
-      throw new AppError("BAD_USER_INPUT", `upload ${uploadId}: declared sha256 ${upload.sha256}, the bytes hash to ${e.actual}; nothing was stored`);
+    const stored = await checked(upload, "received", () =>
+      this.store.blobs.putStream(body, "application/octet-stream", { byteSize: upload.byteSize, sha256: upload.sha256 }),
+    );
+    await this.markComplete(upload, stored.sha256);
+    return { sha256: stored.sha256, byteSize: stored.byteSize };
+  }
+
+  /**
+   * Cloud mode (a store clients PUT to directly): checks what the client PUT to the presigned URL (size, sha256) and
+   * makes it a blob of the group. A refused object is removed and the upload stays PENDING for another PUT. Completing
+   * a completed upload again answers the same; a store without direct uploads has nothing to complete.
+   */
+  async complete(caller: Caller, uploadId: string): Promise<{ sha256: string; byteSize: number }> {
+    const ctx = requireRole(caller, "MEMBER");
+    const upload = await this.findOwn(ctx.groupId, uploadId);
+    if (upload.status !== "PENDING") return { sha256: upload.blobSha256!, byteSize: upload.byteSize };
+    return this.completeDirect(upload);
+  }
+
+  private async completeDirect(upload: UploadRecord): Promise<{ sha256: string; byteSize: number }> {
+    const direct = this.store.blobs.direct;
+    if (!direct) {
+      throw new AppError("BAD_USER_INPUT", `upload ${upload.id}: this server takes the bytes itself; PUT them to /uploads/${upload.id}`);
     }
+    if (upload.expiresAt.getTime() < Date.now()) {
+      throw new AppError("NOT_FOUND", `upload ${upload.id} expired at ${upload.expiresAt.toISOString()}; create a new one`);
+    }
+    const stored = await checked(upload, "the bucket holds", () =>
+      direct.adoptUpload(upload.id, "application/octet-stream", { byteSize: upload.byteSize, sha256: upload.sha256 }),
+    );
+    if (!stored) {
+      throw new AppError("BAD_USER_INPUT", `upload ${upload.id} has no bytes yet; PUT them to the URL createUpload returned, then complete it`);
+    }
+    await this.markComplete(upload, stored.sha256);
+    return { sha256: stored.sha256, byteSize: stored.byteSize };
+  }
+
+  private async markComplete(upload: UploadRecord, sha256: string): Promise<void> {
     await this.store.transaction(async (tx) => {
-      await tx.groups.grantBlob(ctx.groupId, stored.sha256);
-      // Two PUTs of one upload at once both store the (identical, checked) bytes; only one completes the upload.
-      if (!(await tx.uploads.markComplete(upload.id, stored.sha256))) {
-        throw new AppError("CONFLICT", `upload ${uploadId} received its bytes from another request meanwhile`);
+      await tx.groups.grantBlob(upload.groupId, sha256);
+      // Two PUTs (or completions) of one upload at once both store the identical, checked bytes; only one completes it.
+      if (!(await tx.uploads.markComplete(upload.id, sha256))) {
+        throw new AppError("CONFLICT", `upload ${upload.id} received its bytes from another request meanwhile`);
       }
     });
-    return { sha256: stored.sha256, byteSize: stored.byteSize };
   }
 
   /**
@@ -121,6 +156,12 @@ export class UploadService {
     const upload = await this.findOwn(groupId, uploadId);
     if (upload.purpose !== purpose) {
       throw new AppError("BAD_USER_INPUT", `uploadId: upload ${uploadId} was created for ${upload.purpose}, not ${purpose}`);
+    }
+    if (upload.status === "PENDING" && this.store.blobs.direct) {
+      // Cloud mode: passing uploadId after the PUT to the bucket completes the upload (no separate call needed).
+      const { sha256 } = await this.completeDirect(upload);
+      upload.status = "COMPLETE";
+      upload.blobSha256 = sha256;
     }
     if (upload.status === "PENDING") {
       throw new AppError("BAD_USER_INPUT", `uploadId: upload ${uploadId} has no bytes yet; PUT them to /uploads/${uploadId} first`);
@@ -137,6 +178,18 @@ export class UploadService {
     const upload = UUID.test(uploadId) ? await this.store.uploads.find(groupId, uploadId) : null;
     if (!upload) throw new AppError("NOT_FOUND", `uploadId: no upload '${uploadId}' in this group`);
     return upload;
+  }
+}
+
+/** Runs a checked write of an upload's bytes, turning a refusal into the API's error (nothing was stored). */
+async function checked<T>(upload: UploadRecord, arrived: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (!(e instanceof BlobCheckError)) throw e;
+    if (e.reason === "TOO_LARGE") throw tooMany(upload, `${arrived} more than that (at least ${e.actual})`);
+    if (e.reason === "TOO_SHORT") throw tooFew(upload, e.actual, arrived);
+    throw new AppError("BAD_USER_INPUT", `upload ${upload.id}: declared sha256 ${upload.sha256}, the bytes hash to ${e.actual}; nothing was stored`);
   }
 }
 

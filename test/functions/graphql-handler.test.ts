@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGraphQLHandler } from "../../functions/graphql-handler.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
@@ -39,14 +39,14 @@ describe("GraphQL Lambda handler", () => {
   it("answers health and authenticates with the same keys as the HTTP server", async () => {
     const handler = createGraphQLHandler(t.app);
     const { key } = await t.createGroupWithKey("lambda-lab", "READER");
-    const health = (await handler(event("{ health { ok database } }"), {} as Context, () => {})) as { statusCode: number; body: string };
+    const health = (await handler(event("{ health { ok database } }"))) as { statusCode: number; body: string };
     expect(health.statusCode).toBe(200);
     expect(JSON.parse(health.body).data.health).toEqual({ ok: true, database: true });
 
-    const me = (await handler(event("{ me { groupName role } }", { authorization: `Bearer ${key}` }), {} as Context, () => {})) as { body: string };
+    const me = (await handler(event("{ me { groupName role } }", { authorization: `Bearer ${key}` }))) as { body: string };
     expect(JSON.parse(me.body).data.me).toEqual({ groupName: "lambda-lab", role: "READER" });
 
-    const anonymous = (await handler(event("{ me { role } }"), {} as Context, () => {})) as { body: string };
+    const anonymous = (await handler(event("{ me { role } }"))) as { body: string };
     expect(JSON.parse(anonymous.body).errors[0].extensions.code).toBe("UNAUTHENTICATED");
   });
 });

@@ -1,12 +1,14 @@
-// Uploads streamed into the chunked blob store and downloads streamed out of it, over real HTTP, with 64 KiB chunks
-// so that test-sized files span several: PUT /uploads/<id> (checked size and sha256, nothing stored when refused),
-// GET/HEAD /blobs/<sha256> with Content-Length and byte ranges, registration from a chunked upload.
+// Uploads streamed into the blob store and downloads streamed out of it, over real HTTP, with 64 KiB chunks (and S3
+// parts) so that test-sized files span several: PUT /uploads/<id> into either store (checked size and sha256, nothing
+// stored when refused), registration from a chunked upload, and GET/HEAD /blobs/<sha256> from the Postgres store with
+// Content-Length and byte ranges (an S3 store redirects to the bucket instead: test/http/routes.test.ts).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { countRows } from "../helpers/db.js";
 import { seededBytes, sha } from "../helpers/seeded-bytes.js";
+import { startTestS3, type TestS3 } from "../helpers/s3.js";
 import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
 const CHUNK = 64 * 1024;
@@ -37,109 +39,133 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function ticket(bytes: { length: number }, sha256: string, purpose = "MODEL"): Promise<{ id: string; url: string }> {
-  const r = await t.gql(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { id url } }`, { i: { purpose, byteSize: bytes.length, sha256 } }, key);
+async function ticket(app: TestApp, appKey: string, bytes: { length: number }, sha256: string, purpose = "MODEL"): Promise<{ id: string; url: string }> {
+  const r = await app.gql(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { id } }`, { i: { purpose, byteSize: bytes.length, sha256 } }, appKey);
   expect(r.errors).toBeUndefined();
-  return r.data.createUpload;
+  // PUT /uploads/<id> through the API, whichever store is behind it (with S3 the ticket's own URL is the bucket's).
+  return { id: r.data.createUpload.id, url: `${app.url}/uploads/${r.data.createUpload.id}` };
 }
 
-const auth = () => ({ authorization: `Bearer ${key}` });
+const auth = (k = key) => ({ authorization: `Bearer ${k}` });
 const errorOf = async (res: Response) => ((await res.json()) as any).errors[0] as { message: string; extensions: { code: string } };
-const uploadStatus = async (id: string) => (await t.store.uploads.find(groupId, id))?.status;
 
-describe("PUT /uploads/<id> streams into the blob store", () => {
+// The same PUT /uploads tests with the bytes streamed into each store: chunk rows in PostgreSQL, a multipart upload
+// (64 KiB parts) into S3 on a real S3-compatible server.
+describe.each(["postgres", "s3"] as const)("PUT /uploads/<id> streams into the %s blob store", (storeName) => {
   const file = seededBytes(5 * CHUNK + 777, 21);
+  let app: TestApp;
+  let s3: TestS3 | undefined;
+  let uploadGroup: string;
+  let k: string;
+  beforeAll(async () => {
+    if (storeName === "s3") s3 = await startTestS3({ partBytes: CHUNK });
+    app = storeName === "postgres" ? t : await startTestApp({ config: { blobChunkBytes: CHUNK, s3: s3!.settings } });
+    ({ key: k, groupId: uploadGroup } = storeName === "postgres" ? { key, groupId } : await app.createGroupWithKey("blob-lab", "MEMBER"));
+  });
+  afterAll(async () => {
+    if (storeName === "s3") {
+      await app?.close();
+      await s3?.close();
+    }
+  });
+  const uploadStatus = async (id: string) => (await app.store.uploads.find(uploadGroup, id))?.status;
+  /** Rows and (S3) bucket keys: what a refused upload must leave unchanged. */
+  const footprint = async () => [await countRows(app.store), s3 ? await s3.keys() : null];
 
-  it("a body sent without Content-Length lands in six chunks and downloads identical", async () => {
-    const { id, url } = await ticket(file, sha(file));
-    const put = await fetch(url, { method: "PUT", headers: auth(), ...streamed(file) });
+  it("a body sent without Content-Length is stored whole and downloads identical", async () => {
+    const { id, url } = await ticket(app, k, file, sha(file));
+    const put = await fetch(url, { method: "PUT", headers: auth(k), ...streamed(file) });
     expect(put.status).toBe(200);
     expect(await put.json()).toEqual({ id, sha256: sha(file), byteSize: file.length });
     expect(await uploadStatus(id)).toBe("COMPLETE");
-    const dl = await fetch(`${t.url}/blobs/${sha(file)}`, { headers: auth() });
+    if (s3) expect(await s3.keys()).toEqual([`blobs/${sha(file)}`]);
+    const dl = await fetch(`${app.url}/blobs/${sha(file)}`, { headers: auth(k) });
     expect(dl.status).toBe(200);
-    expect(dl.headers.get("content-length")).toBe(String(file.length));
-    expect(dl.headers.get("accept-ranges")).toBe("bytes");
+    if (!s3) {
+      expect(dl.headers.get("content-length")).toBe(String(file.length));
+      expect(dl.headers.get("accept-ranges")).toBe("bytes");
+    }
     expect(Buffer.from(await dl.arrayBuffer()).equals(file)).toBe(true);
   });
 
   it("a wrong sha256 is refused after the last byte; nothing stored, the upload can be retried", async () => {
     const other = seededBytes(3 * CHUNK + 5, 22);
-    const { id, url } = await ticket(other, sha(other));
-    const before = await countRows(t.store);
+    const { id, url } = await ticket(app, k, other, sha(other));
+    const before = await footprint();
     const wrong = Buffer.from(other);
     wrong[2 * CHUNK + 1] ^= 0xff; // one flipped byte in the third chunk
-    const put = await fetch(url, { method: "PUT", headers: auth(), ...streamed(wrong) });
+    const put = await fetch(url, { method: "PUT", headers: auth(k), ...streamed(wrong) });
     expect(put.status).toBe(400);
     const err = await errorOf(put);
     expect(err.extensions.code).toBe("BAD_USER_INPUT");
     expect(err.message).toContain(`declared sha256 ${sha(other)}, the bytes hash to ${sha(wrong)}; nothing was stored`);
-    expect(await countRows(t.store)).toEqual(before);
+    expect(await footprint()).toEqual(before);
     expect(await uploadStatus(id)).toBe("PENDING");
-    const retry = await fetch(url, { method: "PUT", headers: auth(), ...streamed(other) });
+    const retry = await fetch(url, { method: "PUT", headers: auth(k), ...streamed(other) });
     expect(retry.status).toBe(200);
   });
 
   it("a short body (the client stops early) is refused with both counts; nothing stored", async () => {
     const other = seededBytes(2 * CHUNK + 50, 23);
-    const { id, url } = await ticket(other, sha(other));
-    const before = await countRows(t.store);
-    const put = await fetch(url, { method: "PUT", headers: auth(), ...streamed(other.subarray(0, CHUNK + 10)) });
+    const { id, url } = await ticket(app, k, other, sha(other));
+    const before = await footprint();
+    const put = await fetch(url, { method: "PUT", headers: auth(k), ...streamed(other.subarray(0, CHUNK + 10)) });
     expect(put.status).toBe(400);
     expect((await errorOf(put)).message).toMatch(new RegExp(`declared ${other.length} bytes, received ${CHUNK + 10}; nothing was stored`));
-    expect(await countRows(t.store)).toEqual(before);
+    expect(await footprint()).toEqual(before);
     expect(await uploadStatus(id)).toBe("PENDING");
   });
 
   it("more bytes than declared are refused with 413 while they arrive; nothing stored", async () => {
     const other = seededBytes(2 * CHUNK, 24);
-    const { url } = await ticket(other, sha(other));
-    const before = await countRows(t.store);
-    const put = await fetch(url, { method: "PUT", headers: auth(), ...streamed(seededBytes(6 * CHUNK, 25)) });
+    const { url } = await ticket(app, k, other, sha(other));
+    const before = await footprint();
+    const put = await fetch(url, { method: "PUT", headers: auth(k), ...streamed(seededBytes(6 * CHUNK, 25)) });
     expect(put.status).toBe(413);
     expect(await errorOf(put)).toMatchObject({ extensions: { code: "PAYLOAD_TOO_LARGE" } });
-    expect(await countRows(t.store)).toEqual(before);
+    expect(await footprint()).toEqual(before);
   });
 
   it("a Content-Length that differs from the declared size is refused before the body is read", async () => {
     const other = seededBytes(CHUNK, 26);
-    const { url } = await ticket(other, sha(other));
-    const before = await countRows(t.store);
-    const short = await fetch(url, { method: "PUT", headers: auth(), body: other.subarray(0, 100) });
+    const { url } = await ticket(app, k, other, sha(other));
+    const before = await footprint();
+    const short = await fetch(url, { method: "PUT", headers: auth(k), body: other.subarray(0, 100) });
     expect(short.status).toBe(400);
     expect((await errorOf(short)).message).toContain(`declared ${CHUNK} bytes, Content-Length is 100`);
-    const long = await fetch(url, { method: "PUT", headers: auth(), body: Buffer.concat([other, other]) });
+    const long = await fetch(url, { method: "PUT", headers: auth(k), body: Buffer.concat([other, other]) });
     expect(long.status).toBe(413);
     expect((await errorOf(long)).message).toContain(`declared ${CHUNK} bytes, Content-Length is ${2 * CHUNK}`);
-    expect(await countRows(t.store)).toEqual(before);
+    expect(await footprint()).toEqual(before);
   });
 
   it("concurrent uploads of the same bytes all complete and store one blob", async () => {
     const same = seededBytes(4 * CHUNK + 3, 27);
-    const tickets = await Promise.all([0, 1, 2, 3].map(() => ticket(same, sha(same))));
-    const before = await countRows(t.store);
-    const puts = await Promise.all(tickets.map((tk) => fetch(tk.url, { method: "PUT", headers: auth(), ...streamed(same, 30_000) })));
+    const tickets = await Promise.all([0, 1, 2, 3].map(() => ticket(app, k, same, sha(same))));
+    const before = await countRows(app.store);
+    const puts = await Promise.all(tickets.map((tk) => fetch(tk.url, { method: "PUT", headers: auth(k), ...streamed(same, 30_000) })));
     expect(puts.map((p) => p.status)).toEqual([200, 200, 200, 200]);
-    const after = await countRows(t.store);
+    const after = await countRows(app.store);
     expect(after.Blob).toBe(before.Blob + 1);
-    expect(after.BlobChunk).toBe(before.BlobChunk + 5);
+    if (!s3) expect(after.BlobChunk).toBe(before.BlobChunk + 5);
+    else expect((await s3.keys()).filter((k) => k.endsWith(sha(same)))).toEqual([`blobs/${sha(same)}`]);
     for (const tk of tickets) expect(await uploadStatus(tk.id)).toBe("COMPLETE");
   });
 
   it("a model uploaded in chunks registers, and its download is the same file", async () => {
     const onnx = await readFile(path.join(fixtures, "lenet.onnx"));
     expect(onnx.length).toBeGreaterThan(2 * CHUNK);
-    const { id, url } = await ticket(onnx, sha(onnx));
-    expect((await fetch(url, { method: "PUT", headers: auth(), ...streamed(onnx, 50_000) })).status).toBe(200);
-    const r = await t.gql(
+    const { id, url } = await ticket(app, k, onnx, sha(onnx));
+    expect((await fetch(url, { method: "PUT", headers: auth(k), ...streamed(onnx, 50_000) })).status).toBe(200);
+    const r = await app.gql(
       `mutation($i: RegisterModelInput!) { registerModel(input: $i) { sha256 layers { name } } }`,
       { i: { name: "lenet-chunked", modality: "IMAGE", uploadId: id } },
-      key,
+      k,
     );
     expect(r.errors).toBeUndefined();
     expect(r.data.registerModel.sha256).toBe(sha(onnx));
     expect(r.data.registerModel.layers.length).toBeGreaterThan(5);
-    const dl = await fetch(`${t.url}/blobs/${sha(onnx)}`, { headers: auth() });
+    const dl = await fetch(`${app.url}/blobs/${sha(onnx)}`, { headers: auth(k) });
     expect(Buffer.from(await dl.arrayBuffer()).equals(onnx)).toBe(true);
   });
 });
@@ -151,7 +177,7 @@ describe("GET /blobs/<sha256> with Range", () => {
     fetch(`${t.url}/blobs/${sha(file)}`, { headers: { ...auth(), ...(range ? { range } : {}), ...extra } });
 
   beforeAll(async () => {
-    const { url } = await ticket(file, sha(file));
+    const { url } = await ticket(t, key, file, sha(file));
     expect((await fetch(url, { method: "PUT", headers: auth(), body: file })).status).toBe(200);
   });
 
