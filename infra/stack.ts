@@ -70,6 +70,13 @@ export class MetamerHubStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
       // Browsers PUT and GET through presigned URLs; the URL's signature is the authorization.
       cors: [{ allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.HEAD], allowedOrigins: ["*"], allowedHeaders: ["*"], exposedHeaders: ["ETag"] }],
+      // What an interrupted write leaves: parts of a multipart upload never completed, a presigned upload never
+      // completed (uploads/, older than any upload ticket) and a hashed-then-copied temporary (pending/).
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { prefix: "uploads/", expiration: Duration.days(2) },
+        { prefix: "pending/", expiration: Duration.days(1) },
+      ],
     });
     // Filled by the migration function on the first deploy (CloudFormation's random placeholder is not a key).
     this.adminKeySecret = new secretsmanager.Secret(this, "AdminKey", {

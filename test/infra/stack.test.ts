@@ -123,6 +123,18 @@ describe("CDK stack", () => {
     }
   });
 
+  it("expires what interrupted writes leave in the bucket: unfinished multipart uploads, uploads/ and pending/", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: "Enabled" }),
+          Match.objectLike({ Prefix: "uploads/", ExpirationInDays: 2 }),
+          Match.objectLike({ Prefix: "pending/", ExpirationInDays: 1 }),
+        ]),
+      },
+    });
+  });
+
   it("routes GraphQL, blobs, uploads and exports through the HTTP API to the API function", () => {
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route")).map((r) => r.Properties.RouteKey).sort();
     expect(routes).toEqual(
