@@ -18,9 +18,8 @@ import { httpStatus } from "./shared-routes.js";
  * A participant is known by the one-time token of its link only, sent as the `x-participation-token` header or the
  * `token` query parameter (an <img> cannot send a header). An API key is never accepted here: a request with an
  * Authorization header is refused, so that no lab credential is ever handed to, or usable from, a participant's page.
- * The token alone decides the participant, and so the experiment, whose data a request reaches (stimulus keys are per
- * participant); the id in the path is checked for its form only (the participation service does not say which
- * experiment a token belongs to).
+ * The token decides the participant whose data a request reaches (stimulus keys are per participant), and it must
+ * belong to the experiment the path names: another experiment's token is refused as unknown.
  */
 
 /** The participant service as these routes use it (services/experiments/participation.ts). */
@@ -108,6 +107,14 @@ function participationToken(req: IncomingMessage, info: RequestInfo): string {
   }
   const token = fromHeader ?? fromQuery;
   if (!token) throw new AppError("UNAUTHENTICATED", "token: expected the participation link's token (x-participation-token header or token query parameter), got none");
+  return token;
+}
+
+/** The request's token, checked to belong to the experiment the URL names. */
+async function experimentToken(participation: Participation, req: IncomingMessage, info: RequestInfo, rawId: string): Promise<string> {
+  const id = experimentId(rawId);
+  const token = participationToken(req, info);
+  await participation.assertTokenOf(id, token);
   return token;
 }
 
@@ -226,7 +233,7 @@ export function experimentRoutes(participation: Participation): Route[] {
       res.end();
       return;
     }
-    participationToken(req, info);
+    await experimentToken(participation, req, info, experiment);
     const page = await participantPage();
     sendHtml(res, 200, pageHtml(page["app.js"], page["app.css"]));
   }
@@ -253,8 +260,7 @@ export function experimentRoutes(participation: Participation): Route[] {
       method: "GET",
       pattern: /^\/experiments\/([^/]+)\/session$/,
       async handle(req, res, [id], info) {
-        experimentId(id);
-        const token = participationToken(req, info);
+        const token = await experimentToken(participation, req, info, id);
         sendJson(res, await participation.startParticipation(token, prolificOf(info)));
       },
     },
@@ -262,8 +268,7 @@ export function experimentRoutes(participation: Participation): Route[] {
       method: "POST",
       pattern: /^\/experiments\/([^/]+)\/responses$/,
       async handle(req, res, [id], info) {
-        experimentId(id);
-        const token = participationToken(req, info);
+        const token = await experimentToken(participation, req, info, id);
         const body = await readJsonObject(req, PARTICIPANT_BODY_LIMITS.response, "response body");
         // The service checks every field (types, ranges, the trial's options) and names what arrived.
         const r = body as Record<string, never>;
@@ -285,8 +290,7 @@ export function experimentRoutes(participation: Participation): Route[] {
       method: "POST",
       pattern: /^\/experiments\/([^/]+)\/complete$/,
       async handle(req, res, [id], info) {
-        experimentId(id);
-        const token = participationToken(req, info);
+        const token = await experimentToken(participation, req, info, id);
         await readJsonObject(req, PARTICIPANT_BODY_LIMITS.complete, "completion body");
         sendJson(res, await participation.completeParticipation(token));
       },
@@ -295,8 +299,7 @@ export function experimentRoutes(participation: Participation): Route[] {
       method: "GET",
       pattern: /^\/experiments\/([^/]+)\/stimuli\/([^/]+)$/,
       async handle(req, res, [id, key], info) {
-        experimentId(id);
-        const token = participationToken(req, info);
+        const token = await experimentToken(participation, req, info, id);
         const { contentType, bytes } = await participation.stimulusForToken(token, decodeURIComponent(key));
         res.writeHead(200, {
           ...BASE_HEADERS,

@@ -96,6 +96,17 @@ export class ParticipationService {
   }
 
   /**
+   * Refuses a token used under another experiment's URL, as if unknown (no link of this experiment has it): the URL
+   * names one experiment, and a token must not reach another through it.
+   */
+  async assertTokenOf(experimentId: string, token: string): Promise<void> {
+    const participant = await this.store.experiments.findParticipantByToken(checkedTokenHash(token));
+    if (!participant || participant.experimentId !== experimentId) {
+      throw new AppError("UNAUTHENTICATED", "token: no participation link of this experiment has this token");
+    }
+  }
+
+  /**
    * The entry URL's visit (`/experiments/<id>/run?entry=<key>&PROLIFIC_PID=...`): the place already held by this
    * Prolific id, else the first free one, gets a fresh token (an earlier link of that place stops working), so one
    * study URL serves every participant and a participant who comes back resumes its own place. Needs PROLIFIC_PID:
