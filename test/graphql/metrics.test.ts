@@ -162,7 +162,7 @@ describe("recognizability metrics over the imported paper data (GraphQL)", () =>
     expect(curve.status).toBe(200);
     expect(curve.headers.get("content-type")).toMatch(/^text\/csv/);
     const lines = (await curve.text()).trim().split("\n");
-    expect(lines[0]).toBe("model_id,observer,stage,order,natural,mean,sem,n");
+    expect(lines[0]).toBe("model_id,observer,stage,order,natural,mean,sem,n,stage_label,recognizers,config_hashes");
     expect(lines[1]).toMatch(/,natural_image,-1,true,/);
     const final = lines.at(-1)!.split(",");
     expect(final[2]).toBe("final");
@@ -171,9 +171,11 @@ describe("recognizability metrics over the imported paper data (GraphQL)", () =>
     const others = ["alexnet", "vgg_19"].map((n) => ids.get(n)).join(",");
     const matrix = await (await get(`/export/cross-model-matrix.csv?generatorIds=${r50}&recognizerIds=${others}`)).text();
     expect(matrix.trim().split("\n")).toHaveLength(3);
+    // Imported results name their study as their configuration.
+    expect(matrix.trim().split("\n")[1]).toMatch(/,final,\d+,[0-9.]+,,study:[0-9a-f-]{36}$/);
 
     const trials = (await (await get(`/export/model-trials.csv?generatorId=${r50}`)).text()).trim().split("\n");
-    expect(trials[0]).toBe("generator_id,recognizer_id,stage,metamer,correct,predicted_label");
+    expect(trials[0]).toBe("generator_id,recognizer_id,stage,metamer,correct,predicted_label,batch_id,config_hash");
     // Per-metamer rows of the final stage, regrouped per recognizer, give back the other-model value 0.1707.
     const perRecognizer = new Map<string, { n: number; correct: number }>();
     for (const line of trials.slice(1)) {
@@ -201,6 +203,78 @@ describe("recognizability metrics over the imported paper data (GraphQL)", () =>
     const missing = await get(`/export/recognizability-curve.csv?modelId=${r50}`);
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as any).errors[0].message).toMatch(/observer: expected a value/);
+  });
+
+  it("takes a recognizer panel, lists the recognizers used, and resolves stage labels set with setStageLabels", async () => {
+    const r50 = ids.get("resnet50")!;
+    const two = ["alexnet", "vgg_19"].map((n) => ids.get(n)!);
+    const created = await t.gql(
+      `mutation($ids: [ID!]!) { createRecognizerPanel(name: "two", modelIds: $ids) { id name version modelIds modelCount } }`, { ids: two }, key,
+    );
+    expect(created.errors).toBeUndefined();
+    const panel = created.data.createRecognizerPanel;
+    expect(panel).toMatchObject({ name: "two", version: 1, modelIds: two, modelCount: 2 });
+    const { key: readOnly } = await t.createGroupWithKey("lab-panel-reader", "READER");
+    const denied = await t.gql(`mutation($ids: [ID!]!) { createRecognizerPanel(name: "x", modelIds: $ids) { id } }`, { ids: two }, readOnly);
+    expect(denied.errors?.[0].extensions?.code).toBe("FORBIDDEN");
+
+    const res = await t.gql(
+      `query($g: ID!, $p: ID!) {
+         all: recognizability(modelId: $g, stage: "final", observer: OTHER_MODELS, resamples: 50) { n recognizerCount configHashes panelId }
+         panel: recognizability(modelId: $g, stage: "final", observer: OTHER_MODELS, resamples: 50, panelId: $p) { n recognizerCount recognizerIds panelId }
+         curve: recognizabilityCurve(modelId: $g, observer: OTHER_MODELS, panelId: $p) { stage stageLabel n recognizerCount }
+         matrix: crossModelMatrix(generatorIds: [$g], panelId: $p) { recognizerId stage configHashes }
+         idio: idiosyncrasy(modality: VISION, panelId: $p, resamples: 50) { n recognizerCount recognizerIds panelId points { recognizerCount } }
+         panels: recognizerPanels(name: "two") { id version } }`,
+      { g: r50, p: panel.id },
+      reader,
+    );
+    expect(res.errors).toBeUndefined();
+    const d = res.data;
+    expect(d.all).toMatchObject({ n: 19, recognizerCount: 19, panelId: null });
+    expect(d.all.configHashes).toHaveLength(1);
+    expect(d.all.configHashes[0]).toMatch(/^study:/);
+    expect(d.panel).toMatchObject({ n: 2, recognizerCount: 2, recognizerIds: [...two].sort(), panelId: panel.id });
+    expect(d.curve.at(-1)).toMatchObject({ stage: "final", n: 2, recognizerCount: 2 });
+    expect(d.matrix.map((c: { recognizerId: string }) => c.recognizerId).sort()).toEqual([...two].sort());
+    expect(d.idio.recognizerIds).toEqual([...two].sort());
+    expect(d.idio.points.every((p: { recognizerCount: number }) => p.recognizerCount <= 2)).toBe(true);
+    expect(d.panels).toEqual([{ id: panel.id, version: 1 }]);
+
+    const labelled = await t.gql(
+      `mutation($id: ID!) { setStageLabels(modelId: $id, labels: [{ label: "last", stage: "final" }]) { id layers { name label } } }`, { id: r50 }, key,
+    );
+    expect(labelled.errors).toBeUndefined();
+    expect(labelled.data.setStageLabels.layers.find((l: { name: string }) => l.name === "final").label).toBe("last");
+    const byLabel = await t.gql(
+      `query($g: ID!) { recognizability(modelId: $g, stage: "last", observer: HUMAN) { stage stageLabel n }
+                        recognizabilityCurve(modelId: $g, observer: HUMAN) { stage stageLabel } }`, { g: r50 }, reader,
+    );
+    expect(byLabel.errors).toBeUndefined();
+    expect(byLabel.data.recognizability).toEqual({ stage: "final", stageLabel: "last", n: 84 });
+    expect(byLabel.data.recognizabilityCurve.at(-1)).toEqual({ stage: "final", stageLabel: "last" });
+    const misspelt = await t.gql(`query($g: ID!) { recognizability(modelId: $g, stage: "layer3", observer: HUMAN) { n } }`, { g: r50 }, reader);
+    expect(misspelt.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+    expect(misspelt.errors?.[0].message).toMatch(/^stage: no stage 'layer3' \(tensor name or label\) in model resnet50; its stages: .*last \(final\)/);
+  });
+
+  it("filters models with the list grammar: AND of fields, a list matches any of its values", async () => {
+    const res = await t.gql(
+      `{ two: models(filter: { names: ["resnet50", "alexnet"] }) { totalCount edges { node { name } } }
+         and: models(filter: { names: ["resnet50", "cochresnet50"], modalities: [AUDIO] }) { totalCount edges { node { name } } }
+         standard: models(filter: { regimes: [STANDARD] }) { totalCount }
+         robust: models(filter: { regimes: [ADVERSARIAL, RANDOM_PERTURBATION] }) { totalCount } }`,
+      {},
+      reader,
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data.two.edges.map((e: { node: { name: string } }) => e.node.name).sort()).toEqual(["alexnet", "resnet50"]);
+    expect(res.data.and).toEqual({ totalCount: 1, edges: [{ node: { name: "cochresnet50" } }] });
+    expect(res.data.standard.totalCount).toBe(48); // the import records every reference model as STANDARD
+    expect(res.data.robust.totalCount).toBe(0);
+    const empty = await t.gql(`{ models(filter: { names: [] }) { totalCount } }`, {}, reader);
+    expect(empty.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+    expect(empty.errors?.[0].message).toMatch(/^filter\.names: expected at least one value/);
   });
 
   it("answers bad input with a code and a message naming the argument", async () => {
