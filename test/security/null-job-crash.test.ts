@@ -82,12 +82,20 @@ async function claimAndDie(nullJobId: string, owner: string) {
 /** Each synthesis job's verdict, keyed by (position of its stimulus in its set, stage). */
 async function verdicts(run: { synthesisIds: string[]; stimulusIds: string[] }) {
   const out: Record<string, unknown> = {};
+  const nullSets = new Set<string>();
   for (const id of run.synthesisIds) {
     const job = (await t.store.jobs.find(id))!;
     expect(job).toMatchObject({ status: "SUCCEEDED", errorCode: null });
     const metamer = (await t.store.metamers.findByJob(id))!;
-    out[`${run.stimulusIds.indexOf(job.stimulusId!)}|${job.stage}`] = { passed: metamer.passed, certificate: metamer.certificate };
+    // Each run synthesizes from its own stimulus set, which is its null's source: one set per run, named apart.
+    const certificate = JSON.parse(JSON.stringify(metamer.certificate), (key, value) => {
+      if (key !== "setId") return value;
+      nullSets.add(String(value));
+      return "<this run's set>";
+    });
+    out[`${run.stimulusIds.indexOf(job.stimulusId!)}|${job.stage}`] = { passed: metamer.passed, certificate };
   }
+  expect(nullSets.size).toBe(1);
   return out;
 }
 
