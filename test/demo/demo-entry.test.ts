@@ -22,8 +22,11 @@ describe("demo arguments", () => {
         shown: 1,
         out: path.resolve("demo-report.html"),
         modelsDir: DEMO_MODELS_DIR,
+        reference: { pairs: 100_000 },
       },
     });
+    expect(parseDemoArgs(["--reference-pairs", "20000"])).toMatchObject({ options: { reference: { pairs: 20_000 } } });
+    expect(parseDemoArgs(["--per-set-null"])).toMatchObject({ options: { reference: false } });
     const full = parseDemoArgs(["--full", "--per-class", "2", "--shown", "2", "--out", "/tmp/r.html", "--url", "http://h:1"]);
     expect(full).toMatchObject({ url: "http://h:1", options: { schedule: { rounds: 8, stepsPerRound: 3000 }, perClass: 2, shown: 2, out: "/tmp/r.html" } });
     expect(parseDemoArgs(["--rounds", "2", "--steps", "5"])).toMatchObject({ options: { schedule: { rounds: 2, stepsPerRound: 5 } } });

@@ -13,6 +13,7 @@ const synthesis: SynthesisPayload = {
   fakeRelu: true,
   setId: "0b8f6f2e-6f5e-4f57-9e55-3c1c1a4e6c01",
   nullJobId: "5d7c1a0e-2b8f-4c3a-9d6e-7f8e9a0b1c2d",
+  referenceNullId: null,
   checkpointEvery: 500,
 };
 

@@ -1,16 +1,53 @@
+import type { AugmentationSpec } from "./augment.js";
 import type { NullDistributionStats } from "./null-distribution.js";
+import { MIN_POWERED_NULL_PAIRS } from "./reference-null.js";
 import { METRICS, similarity, type Metric, type Similarity } from "./similarity.js";
 
 /**
- * A metamer's validation certificate (docs/science.md §3): it counts only if it beats the null maximum on all three
- * metrics AND the generating model gives the saved, quantised metamer the label it gives the natural stimulus.
+ * Where a certificate's null came from (docs/science.md §3). REFERENCE: a model-level reference null of a designated
+ * reference set (optionally augmented); SYNTHESIS_SET: pairs of the stimulus set the metamer's natural stimulus
+ * belongs to (the per-set null).
+ */
+export interface NullSource {
+  kind: "REFERENCE" | "SYNTHESIS_SET";
+  /** The ReferenceNull row (REFERENCE only). */
+  referenceNullId: string | null;
+  setId: string;
+  /** The resolved augmentation, or null for none. */
+  augmentation: AugmentationSpec | null;
+  /** Pairs requested. */
+  n: number;
+  seed: number;
+}
+
+/** One metric's verdict: the authors' rule fails it only when the value is below the null maximum. */
+export interface MetricVerdict {
+  value: number;
+  nullMax: number;
+  passed: boolean;
+  /**
+   * The null maximum sits at the metric's ceiling (rho = 1 with few units, e.g. 10 logits), so no metamer can exceed
+   * it: passing there says nothing.
+   */
+  uninformative: boolean;
+}
+
+/**
+ * A metamer's validation certificate (docs/science.md §3): it counts only if no metric falls below its null maximum
+ * AND the generating model gives the saved, quantised metamer the label it gives the natural stimulus. It records
+ * the null's source and size, and says `underpowered` when the null has fewer than MIN_POWERED_NULL_PAIRS pairs or
+ * was drawn from the synthesis set itself, and which metrics were `uninformative` (null maximum at the ceiling).
  */
 export interface Certificate {
   similarity: Similarity;
-  null: { n: number; seed: number; maxima: Similarity };
+  null: { n: number; seed: number; maxima: Similarity; source: NullSource | null };
+  metrics: Record<Metric, MetricVerdict>;
   passedNull: boolean;
-  /** Metrics whose null maximum and metamer value both sit at the metric's ceiling (counted as passing). */
+  /** Metrics whose null maximum is at the metric's ceiling. */
+  uninformative: Metric[];
+  /** Metrics whose null maximum and metamer value both sit at the ceiling (kept for readers of older certificates). */
   tiedAtCeiling: Metric[];
+  underpowered: boolean;
   naturalLabel: string;
   metamerLabel: string;
   passedLabel: boolean;
@@ -24,20 +61,34 @@ export function certify(input: {
   naturalLabel: string;
   /** The label of the saved, quantised rendering (not of the float iterate). */
   metamerLabel: string;
+  /** Where the null came from; absent: the per-set null of the synthesis set (underpowered by definition). */
+  nullSource?: NullSource | null;
+  /** The null's pairs come from the set of the metamer's own natural stimulus. */
+  fromSynthesisSet?: boolean;
 }): Certificate {
   const s = similarity(input.naturalActivations, input.metamerActivations);
   const maxima = input.nullStats.maxima;
-  // A null maximum at the metric's ceiling (rho = 1: with few units, e.g. 10 logits, two natural stimuli of one
-  // class can rank every unit alike) cannot be exceeded by anything. There a metamer that also reaches the ceiling
-  // matches the natural stimulus as well as the metric can tell, so the tie counts; the certificate lists it.
-  const tiedAtCeiling = METRICS.filter((m) => atCeiling(m, maxima[m]) && atCeiling(m, s[m]));
-  const passedNull = METRICS.every((m) => s[m] > maxima[m] || tiedAtCeiling.includes(m));
+  const metrics = {} as Record<Metric, MetricVerdict>;
+  for (const m of METRICS) {
+    // The authors' rule: fail only below the maximum. Spearman's rho = 1 ties are rounding-prone (average ranks of
+    // float activations), so only there a value within CEILING_TOLERANCE of the maximum counts as reaching it.
+    const tolerance = m === "spearman" ? CEILING_TOLERANCE : 0;
+    metrics[m] = { value: s[m], nullMax: maxima[m], passed: !(s[m] < maxima[m] - tolerance), uninformative: atCeiling(m, maxima[m]) };
+  }
+  const uninformative = METRICS.filter((m) => metrics[m].uninformative);
+  const tiedAtCeiling = uninformative.filter((m) => atCeiling(m, s[m]));
+  const passedNull = METRICS.every((m) => metrics[m].passed);
   const passedLabel = input.naturalLabel === input.metamerLabel;
+  const source = input.nullSource ?? null;
+  const fromSynthesisSet = input.fromSynthesisSet ?? (source === null || source.kind === "SYNTHESIS_SET");
   return {
     similarity: s,
-    null: { n: input.nullStats.n, seed: input.nullStats.seed, maxima: { ...input.nullStats.maxima } },
+    null: { n: input.nullStats.n, seed: input.nullStats.seed, maxima: { ...input.nullStats.maxima }, source },
+    metrics,
     passedNull,
+    uninformative,
     tiedAtCeiling,
+    underpowered: input.nullStats.n < MIN_POWERED_NULL_PAIRS || fromSynthesisSet,
     naturalLabel: input.naturalLabel,
     metamerLabel: input.metamerLabel,
     passedLabel,
@@ -52,8 +103,10 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
-/** Correlations top out at 1 (up to float rounding); SNR has no ceiling. */
+/** Correlations top out at 1; SNR at +Infinity (two identical stimuli). */
 const CEILING: Record<Metric, number> = { spearman: 1, pearson: 1, snr: Infinity };
+/** Spearman only: rank correlations of equal rankings come out a few ulps below 1. */
+const CEILING_TOLERANCE = 1e-9;
 function atCeiling(metric: Metric, value: number): boolean {
-  return value >= CEILING[metric] - 1e-9;
+  return value >= CEILING[metric] - (metric === "spearman" ? CEILING_TOLERANCE : 0);
 }

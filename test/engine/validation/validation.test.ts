@@ -89,6 +89,51 @@ describe("certificate", () => {
     const atMax = { ...ceilingNull, maxima: { ...ceilingNull.maxima, spearman: tied.similarity.spearman - 1e-6 } };
     expect(certify({ naturalActivations: logits, metamerActivations: sameRanks, nullStats: atMax, naturalLabel: "0", metamerLabel: "0" }).tiedAtCeiling).toEqual([]);
   });
+  it("marks a metric uninformative when its null maximum is at the ceiling, whether the metamer ties or falls short", () => {
+    const logits = Float32Array.from([9, 1, 0.5, 0.2, 0, -0.3, -1, -2, -4, -7]);
+    const sameRanks = Float32Array.from(logits, (v) => v * 0.9);
+    const swapped = Float32Array.from(sameRanks);
+    [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
+    const ceilingNull = { n: 45, seed: 0, maxima: { spearman: 1, pearson: 0.9, snr: 3 }, quantiles: {} as never };
+    const judge = (m: Float32Array) => certify({ naturalActivations: logits, metamerActivations: m, nullStats: ceilingNull, naturalLabel: "0", metamerLabel: "0" });
+    const tied = judge(sameRanks);
+    expect(tied.uninformative).toEqual(["spearman"]);
+    expect(tied.metrics.spearman).toMatchObject({ nullMax: 1, passed: true, uninformative: true });
+    expect(tied.metrics.pearson).toMatchObject({ passed: true, uninformative: false });
+    const short = judge(swapped);
+    expect(short.uninformative).toEqual(["spearman"]);
+    expect(short.metrics.spearman.passed).toBe(false);
+    // Away from the ceiling: informative.
+    const informative = certify({ naturalActivations: logits, metamerActivations: sameRanks, nullStats: { ...ceilingNull, maxima: { ...ceilingNull.maxima, spearman: 0.95 } }, naturalLabel: "0", metamerLabel: "0" });
+    expect(informative.uninformative).toEqual([]);
+  });
+
+  it("fails a metric only below its null maximum (the authors' rule), with the ceiling tolerance for Spearman only", () => {
+    const a = noise(200, 21);
+    const b = Float32Array.from(a, (v, i) => v + 0.3 * noise(200, 22)[i]);
+    const s = certify({ naturalActivations: a, metamerActivations: b, nullStats, naturalLabel: "1", metamerLabel: "1" }).similarity;
+    const exact = { ...nullStats, maxima: { spearman: s.spearman, pearson: s.pearson, snr: s.snr } };
+    const equal = certify({ naturalActivations: a, metamerActivations: b, nullStats: exact, naturalLabel: "1", metamerLabel: "1" });
+    expect(equal.passedNull).toBe(true);
+    const above = (d: Partial<Record<"spearman" | "pearson" | "snr", number>>) =>
+      certify({ naturalActivations: a, metamerActivations: b, nullStats: { ...exact, maxima: { ...exact.maxima, ...d } }, naturalLabel: "1", metamerLabel: "1" }).metrics;
+    expect(above({ spearman: s.spearman + 1e-11 }).spearman.passed).toBe(true); // within Spearman's tolerance
+    expect(above({ pearson: s.pearson + 1e-11 }).pearson.passed).toBe(false); // no tolerance for Pearson
+    expect(above({ snr: s.snr + 1e-11 }).snr.passed).toBe(false);
+  });
+
+  it("says underpowered for nulls under 10,000 pairs or drawn from the synthesis set, and records the source", () => {
+    const a = noise(100, 31);
+    const source = { kind: "REFERENCE" as const, referenceNullId: "r1", setId: "train", augmentation: null, n: 100_000, seed: 4 };
+    const judge = (n: number, extra: object) =>
+      certify({ naturalActivations: a, metamerActivations: a, nullStats: { ...nullStats, n }, naturalLabel: "1", metamerLabel: "1", ...extra });
+    expect(judge(100_000, { nullSource: source, fromSynthesisSet: false })).toMatchObject({ underpowered: false, null: { n: 100_000, source } });
+    expect(judge(9_999, { nullSource: source, fromSynthesisSet: false }).underpowered).toBe(true);
+    expect(judge(100_000, { nullSource: source, fromSynthesisSet: true }).underpowered).toBe(true);
+    // The per-set null (no source given) is drawn from the synthesis set by definition.
+    expect(judge(100_000, {})).toMatchObject({ underpowered: true, null: { source: null } });
+  });
+
   it("argmax takes the first maximum", () => {
     expect(argmax([0.1, 0.9, 0.9, -1])).toBe(1);
   });
