@@ -18,7 +18,8 @@ const zone = (target, from, message, except = []) => ({ target, from, message, e
 
 const EDGES = ["./src/graphql", "./src/cli", "./src/server", "./src/demo"];
 // Composition roots wire every layer together: the local service, the app factory, the job worker, the Lambdas.
-const ROOTS = ["./src/app.ts", "./src/main.ts", "./src/worker.ts", "./functions"];
+// The consortium gateway (src/gateway) is a root of its own: it composes the hubs' subgraphs and signs partner tokens.
+const ROOTS = ["./src/app.ts", "./src/main.ts", "./src/worker.ts", "./functions", "./src/gateway"];
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", "cdk.out/**", "src/generated/**", "coverage/**"] },
@@ -48,6 +49,8 @@ export default tseslint.config(
             // The CLI's offline commands (layers, grad) run the engine on a lab's own file, through its public door.
             zone(["./src/graphql", "./src/server", "./src/demo"], "./src/engine", "edges reach the engine through services"),
             zone("./src/dispatch", [...EDGES, ...ROOTS.filter((r) => r !== "./src/app.ts")], "dispatch is a transport below the edges"),
+            // The participant page runs in a browser (bundled by scripts/build-participant-page.mjs): nothing of the server.
+            zone("./src/web", "./src", "browser code (src/web) imports only src/web and npm packages", ["./web"]),
             zone(["./src/services", "./src/store", "./src/dispatch", ...EDGES, ...ROOTS], "./src/engine", "the engine has one door: import src/engine/index.ts", ["./index.ts"]),
           ],
         },

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import type { GraphQLSchema } from "graphql";
 import type { ApiLimits, AppConfig } from "./config.js";
 import type { GraphQLContext } from "./graphql/context.js";
@@ -10,6 +11,7 @@ import { queryLimitsPlugin, queryValidationRules } from "./graphql/limits-plugin
 import { buildAppSchema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createHttpServer, type Route } from "./server/http.js";
+import type { Clock } from "./services/authorization.js";
 import { createServices, type Services } from "./services/index.js";
 import type { PgConfig } from "./store/pg-config.js";
 import { Store } from "./store/store.js";
@@ -21,6 +23,8 @@ export interface AppDeps {
   store?: Store;
   log?: Logger;
   routes?: Route[];
+  /** The hub's clock (key expiry, share embargoes); tests inject one they move. Default: the system time. */
+  clock?: Clock;
 }
 
 export interface App {
@@ -55,7 +59,8 @@ export function createApolloServer(schema: GraphQLSchema, log: Logger, limits: A
     introspection: true,
     parseOptions: { maxTokens: limits.maxQueryTokens },
     validationRules: queryValidationRules(limits),
-    plugins: [queryLimitsPlugin(schema, limits)],
+    // The schema is a federation subgraph; inline tracing (ftv1) is for Apollo's hosted studio, which hubs do not use.
+    plugins: [queryLimitsPlugin(schema, limits), ApolloServerPluginInlineTraceDisabled()],
   });
 }
 
@@ -64,10 +69,10 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
   const log = deps.log ?? createLogger(config.logLevel);
   if (!deps.store && !deps.database) throw new Error("createApp: pass either `database` or `store`");
   const ownsStore = !deps.store;
-  const store = deps.store ?? Store.connect(deps.database!, { blobChunkBytes: config.blobChunkBytes });
+  const store = deps.store ?? Store.connect(deps.database!, { blobChunkBytes: config.blobChunkBytes, s3: config.s3 });
   let url = config.publicUrl ?? "";
-  const services = createServices({ store, config, log, baseUrl: () => url });
-  const schema = await buildAppSchema();
+  const services = createServices({ store, config, log, baseUrl: () => url, clock: deps.clock });
+  const schema = await buildAppSchema(config.hubName);
   const apollo = createApolloServer(schema, log, config.api);
   await apollo.start();
   const contextFor = async (authorization: string | undefined, requestId: string): Promise<GraphQLContext> => ({

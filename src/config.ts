@@ -34,6 +34,17 @@ const EnvSchema = z.object({
   METAMERS_UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
   /** Size of the rows the Postgres blob store cuts new files into (stored blobs keep their own). */
   METAMERS_BLOB_CHUNK_BYTES: z.coerce.number().int().min(4 * 1024).max(64 * MiB).default(8 * MiB),
+  /** Where blob bytes live: postgres (chunk rows, the default) or s3 (a bucket; clients use presigned URLs). */
+  METAMERS_BLOB_STORE: z.enum(["postgres", "s3"]).default("postgres"),
+  METAMERS_S3_BUCKET: z.string().min(1).optional(),
+  /** An S3-compatible server (MinIO, ...); unset = AWS. */
+  METAMERS_S3_ENDPOINT: z.string().url().optional(),
+  METAMERS_S3_REGION: z.string().default("us-east-1"),
+  METAMERS_S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("false"),
+  /** Multipart part size of streamed writes (S3 refuses parts under 5 MiB). */
+  METAMERS_S3_PART_BYTES: z.coerce.number().int().min(5 * MiB).max(5 * GiB).default(8 * MiB),
+  /** Lifetime of the presigned GET URLs that /blobs redirects to. */
+  METAMERS_S3_PRESIGN_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(300),
   /** Synthesis/job workers: local = worker processes in this server; lambda = invoke METAMERS_LAMBDA_FUNCTION; none. */
   METAMERS_DISPATCHER: z.enum(["local", "lambda", "none"]).default("local"),
   /** Local pool size (default: one per core). */
@@ -51,6 +62,26 @@ const EnvSchema = z.object({
   METAMERS_MAX_STEPS: z.coerce.number().int().positive().default(50_000),
   /** onnxruntime execution providers for job workers, comma-separated (e.g. "cuda,cpu" on a GPU host); unset = CPU. */
   METAMERS_EXECUTION_PROVIDERS: z.string().optional(),
+  /**
+   * Cloud deployments: Secrets Manager secrets (name or ARN). The database secret holds the RDS JSON
+   * ({ username, password, host, port, dbname }) and is read at cold start instead of DATABASE_URL; the admin-key
+   * secret receives the first instance-admin key from the deploy-time bootstrap (functions/migrate).
+   */
+  METAMERS_DATABASE_SECRET: z.string().optional(),
+  METAMERS_ADMIN_KEY_SECRET: z.string().optional(),
+  /**
+   * GPU workers on AWS Batch (src/dispatch/batch.ts): the job queue and job definition (names or ARNs) jobs are
+   * submitted to, the most array children one dispatch starts, and the estimated work per job (FLOPs: forward and
+   * backward of the model times its steps) from which the dispatch policy sends synthesis there.
+   */
+  METAMERS_BATCH_JOB_QUEUE: z.string().optional(),
+  METAMERS_BATCH_JOB_DEFINITION: z.string().optional(),
+  METAMERS_BATCH_REGION: z.string().default("us-east-1"),
+  METAMERS_BATCH_ENDPOINT: z.string().url().optional(),
+  METAMERS_BATCH_MAX_WORKERS: z.coerce.number().int().min(1).max(10_000).default(8),
+  METAMERS_GPU_WORK_THRESHOLD: z.coerce.number().positive().default(1e13),
+  /** A draining worker (the GPU worker) exits after finding nothing to claim for this long. */
+  METAMERS_DRAIN_IDLE_MS: z.coerce.number().int().min(0).default(30_000),
   /** A job whose worker has not heartbeated for this long is handed to another worker. */
   METAMERS_JOB_LEASE_MS: z.coerce.number().int().positive().default(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -65,6 +96,19 @@ const EnvSchema = z.object({
   METAMERS_STATS_THREADS: z.coerce.number().int().positive().default(2),
   METAMERS_STATS_QUEUE: z.coerce.number().int().min(0).default(32),
   METAMERS_STATS_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /**
+   * Collaborating labs (README "Collaborating labs"): this hub's name in its consortium (the subgraph's namespace
+   * field, and the audience partner tokens must name), and the consortium whose signed tokens it accepts.
+   */
+  METAMERS_HUB_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, "expected a GraphQL name (a letter, then letters, digits or _)").default("hub"),
+  METAMERS_CONSORTIUM_ID: z.string().min(1).max(128).optional(),
+  /** The tokens' `iss`; default: the consortium id. */
+  METAMERS_CONSORTIUM_ISSUER: z.string().min(1).optional(),
+  /** The tokens' `aud`; default: METAMERS_HUB_NAME. */
+  METAMERS_CONSORTIUM_AUDIENCE: z.string().min(1).optional(),
+  /** The consortium's public signing key: a PEM file (SPKI), or a JWKS (a file, or an http(s) URL). */
+  METAMERS_CONSORTIUM_PUBLIC_KEY: z.string().min(1).optional(),
+  METAMERS_CONSORTIUM_JWKS: z.string().min(1).optional(),
 });
 
 export interface Limits {
@@ -95,10 +139,49 @@ export interface AppConfig {
   uploadTtlSeconds: number;
   /** Chunk size of new blobs in the Postgres blob store. */
   blobChunkBytes: number;
+  /** Blob bytes in S3 instead of PostgreSQL (METAMERS_BLOB_STORE=s3); absent = PostgreSQL. */
+  s3?: S3Settings;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
   version: string;
   jobs: JobsConfig;
   api: ApiLimits;
+  /** Secrets Manager secrets of a cloud deployment (src/cloud/secrets.ts); absent locally. */
+  cloud?: CloudSecrets;
+  /** This hub's name in a consortium: its subgraph's namespace field (`hub` when unset). */
+  hubName: string;
+  /** The consortium whose partner tokens this hub accepts; absent = it refuses every partner token. */
+  consortium?: ConsortiumConfig;
+}
+
+/** A consortium of labs: who signs its partner tokens and what they must say (src/services/partner-identity.ts). */
+export interface ConsortiumConfig {
+  id: string;
+  /** The tokens' issuer (`iss`). */
+  issuer: string;
+  /** The tokens' audience (`aud`): this hub. */
+  audience: string;
+  /** The signing key: a PEM file (SPKI public key)... */
+  publicKeyFile?: string;
+  /** ...or a JWKS: a file path or an http(s) URL. */
+  jwks?: string;
+}
+
+export interface CloudSecrets {
+  /** Secret with the database credentials (RDS JSON), read at cold start. */
+  databaseSecret?: string;
+  /** Secret the deploy-time bootstrap writes the first instance-admin key into. */
+  adminKeySecret?: string;
+}
+
+/** The bucket of an S3 blob store (src/store/s3-blob-store.ts); credentials come from the AWS SDK's default chain. */
+export interface S3Settings {
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  partBytes: number;
+  /** Lifetime of presigned download URLs (uploads' URLs live as long as the upload). */
+  presignSeconds: number;
 }
 
 /** Limits on what one GraphQL request may ask for, the per-caller rate limit and the statistics threads. */
@@ -127,6 +210,21 @@ export interface JobsConfig {
   maxSteps: number;
   leaseMs: number;
   executionProviders?: string[];
+  /** AWS Batch GPU workers; absent = no GPU_BATCH target. */
+  batch?: BatchConfig;
+  /** Estimated FLOPs per synthesis job from which the dispatch policy picks GPU_BATCH (when configured). */
+  gpuWorkThreshold: number;
+  /** How long a draining worker waits with nothing claimable before it exits. */
+  drainIdleMs: number;
+}
+
+export interface BatchConfig {
+  jobQueue: string;
+  jobDefinition: string;
+  region: string;
+  endpoint?: string;
+  /** Most array children (GPU workers) one dispatch starts. */
+  maxWorkers: number;
 }
 
 /** The service version reported by `health`: package.json's, read once. */
@@ -165,7 +263,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new Error(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   const e = parsed.data;
+  if (e.METAMERS_BLOB_STORE === "s3" && !e.METAMERS_S3_BUCKET) {
+    throw new Error("invalid configuration:\n  METAMERS_S3_BUCKET: expected a bucket name when METAMERS_BLOB_STORE=s3, got none");
+  }
   const workers = e.METAMERS_WORKERS ?? os.availableParallelism();
+  const consortium = consortiumConfig(e);
   return {
     host: e.HOST,
     port: e.PORT,
@@ -186,6 +288,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     uploadTtlSeconds: e.METAMERS_UPLOAD_TTL_SECONDS,
     blobChunkBytes: e.METAMERS_BLOB_CHUNK_BYTES,
+    s3:
+      e.METAMERS_BLOB_STORE === "s3"
+        ? {
+            bucket: e.METAMERS_S3_BUCKET!,
+            region: e.METAMERS_S3_REGION,
+            endpoint: e.METAMERS_S3_ENDPOINT,
+            forcePathStyle: e.METAMERS_S3_FORCE_PATH_STYLE === "true",
+            partBytes: e.METAMERS_S3_PART_BYTES,
+            presignSeconds: e.METAMERS_S3_PRESIGN_SECONDS,
+          }
+        : undefined,
     logLevel: e.LOG_LEVEL,
     version: packageVersion(),
     jobs: {
@@ -198,6 +311,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxSteps: e.METAMERS_MAX_STEPS,
       leaseMs: e.METAMERS_JOB_LEASE_MS,
       executionProviders: e.METAMERS_EXECUTION_PROVIDERS?.split(",").map((p) => p.trim()).filter(Boolean),
+      batch: batchConfig(e),
+      gpuWorkThreshold: e.METAMERS_GPU_WORK_THRESHOLD,
+      drainIdleMs: e.METAMERS_DRAIN_IDLE_MS,
     },
     api: {
       maxQueryCost: e.METAMERS_MAX_QUERY_COST,
@@ -210,7 +326,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       statsQueue: e.METAMERS_STATS_QUEUE,
       statsTimeoutMs: e.METAMERS_STATS_TIMEOUT_MS,
     },
+    cloud:
+      e.METAMERS_DATABASE_SECRET || e.METAMERS_ADMIN_KEY_SECRET
+        ? { databaseSecret: e.METAMERS_DATABASE_SECRET || undefined, adminKeySecret: e.METAMERS_ADMIN_KEY_SECRET || undefined }
+        : undefined,
+    hubName: e.METAMERS_HUB_NAME,
+    consortium,
   };
+}
+
+/** The consortium settings, or none; a key without a consortium, or a consortium without exactly one key, is refused. */
+function consortiumConfig(e: z.infer<typeof EnvSchema>): ConsortiumConfig | undefined {
+  const keys = [e.METAMERS_CONSORTIUM_PUBLIC_KEY && "METAMERS_CONSORTIUM_PUBLIC_KEY", e.METAMERS_CONSORTIUM_JWKS && "METAMERS_CONSORTIUM_JWKS"].filter(Boolean);
+  if (!e.METAMERS_CONSORTIUM_ID) {
+    if (keys.length > 0) throw new Error(`invalid configuration:\n  METAMERS_CONSORTIUM_ID: expected a consortium id with ${keys.join(" and ")}, got none`);
+    return undefined;
+  }
+  if (keys.length !== 1) {
+    throw new Error(
+      `invalid configuration:\n  METAMERS_CONSORTIUM_PUBLIC_KEY / METAMERS_CONSORTIUM_JWKS: expected exactly one (the consortium's signing key), got ${keys.length === 0 ? "neither" : "both"}`,
+    );
+  }
+  return {
+    id: e.METAMERS_CONSORTIUM_ID,
+    issuer: e.METAMERS_CONSORTIUM_ISSUER ?? e.METAMERS_CONSORTIUM_ID,
+    audience: e.METAMERS_CONSORTIUM_AUDIENCE ?? e.METAMERS_HUB_NAME,
+    publicKeyFile: e.METAMERS_CONSORTIUM_PUBLIC_KEY ? path.resolve(e.METAMERS_CONSORTIUM_PUBLIC_KEY) : undefined,
+    jwks: e.METAMERS_CONSORTIUM_JWKS
+      ? /^https?:\/\//.test(e.METAMERS_CONSORTIUM_JWKS) ? e.METAMERS_CONSORTIUM_JWKS : path.resolve(e.METAMERS_CONSORTIUM_JWKS)
+      : undefined,
+  };
+}
+
+/** The Batch settings: both the queue and the job definition, or neither. */
+function batchConfig(e: z.infer<typeof EnvSchema>): BatchConfig | undefined {
+  const { METAMERS_BATCH_JOB_QUEUE: jobQueue, METAMERS_BATCH_JOB_DEFINITION: jobDefinition } = e;
+  if (!jobQueue && !jobDefinition) return undefined;
+  if (!jobQueue || !jobDefinition) {
+    const missing = jobQueue ? "METAMERS_BATCH_JOB_DEFINITION" : "METAMERS_BATCH_JOB_QUEUE";
+    throw new Error(`invalid configuration:\n  ${missing}: expected it with ${jobQueue ? "METAMERS_BATCH_JOB_QUEUE" : "METAMERS_BATCH_JOB_DEFINITION"} (GPU workers on AWS Batch need both), got none`);
+  }
+  return { jobQueue, jobDefinition, region: e.METAMERS_BATCH_REGION, endpoint: e.METAMERS_BATCH_ENDPOINT, maxWorkers: e.METAMERS_BATCH_MAX_WORKERS };
 }
 
 /** A config for tests and embedding: defaults everywhere, overridable. */

@@ -2,12 +2,14 @@
 // every kind of worker: a local pool process (this file, forked by src/dispatch/local-pool.ts), the synthesis Lambda
 // function (functions/synthesize/handler.ts), and tests that run jobs in-process.
 import "reflect-metadata";
+import os from "node:os";
 import type { AppConfig } from "./config.js";
 import { LambdaDispatcher, type SynthesisInvocation } from "./dispatch/lambda.js";
+import { drainJobs, type DrainSummary } from "./dispatch/batch-worker.js";
 import { createLambdaWorker } from "./dispatch/lambda-worker.js";
 import { POOL_WORKER_ARG, servePoolWorker, type WorkerDeps, type WorkerHandlers } from "./dispatch/worker-process.js";
-import { EngineSessionCache, useExecutionProviders } from "./engine/index.js";
-import { createLogger } from "./logger.js";
+import { activeExecutionProvider, EngineSessionCache, useExecutionProviders } from "./engine/index.js";
+import { createLogger, type Logger } from "./logger.js";
 import { NullDistributionJobHandler } from "./services/jobs/handlers/null-distribution.js";
 import { RecognitionJobHandler } from "./services/jobs/handlers/recognition.js";
 import { SynthesisJobHandler } from "./services/jobs/handlers/synthesis.js";
@@ -24,13 +26,22 @@ export type { SynthesisInvocation, WorkerDeps, WorkerHandlers };
  * with one line.
  */
 export function createJobHandlers(deps: WorkerDeps): WorkerHandlers {
-  // GPU hosts (METAMERS_EXECUTION_PROVIDERS=cuda,cpu): the synthesis sessions of this process use them.
-  if (deps.config.jobs.executionProviders) useExecutionProviders(deps.config.jobs.executionProviders);
+  // GPU hosts (METAMERS_EXECUTION_PROVIDERS=cuda,cpu): the sessions of this process use them, or CPU with a warning
+  // when they cannot (no CUDA library or device); each metamer records the provider that ran it.
+  if (deps.config.jobs.executionProviders) {
+    useExecutionProviders(deps.config.jobs.executionProviders, {
+      onFallback: (f) =>
+        deps.log.warn(
+          { event: "engine.execution_provider_fallback", requested: f.requested, using: f.using, reason: f.reason },
+          `execution providers ${f.requested.join(",")} unavailable; running on ${f.using.join(",")}`,
+        ),
+    });
+  }
   const uploads = new UploadService(deps.store, deps.config.limits, deps.config.uploadTtlSeconds, () => "");
   const stimuli = new StimulusService(deps.store, deps.config.limits, uploads);
   const sessions = new EngineSessionCache(16, deps.config.jobs.sessionThreads);
   const registry = new JobHandlerRegistry()
-    .register("SYNTHESIS", new SynthesisJobHandler({ stimuli, sessions, softwareVersions: softwareVersions(deps.config.version) }))
+    .register("SYNTHESIS", new SynthesisJobHandler({ stimuli, sessions, softwareVersions: softwareVersions(deps.config.version, { executionProvider: activeExecutionProvider }) }))
     .register("NULL_DISTRIBUTION", new NullDistributionJobHandler({ stimuli, sessions }))
     .register("RECOGNITION", new RecognitionJobHandler({ stimuli, sessions }));
   return { registry, close: () => sessions.close() };
@@ -40,18 +51,50 @@ export function createJobHandlers(deps: WorkerDeps): WorkerHandlers {
  * The synthesis Lambda function's handler, built once per container: each invocation runs one job until close to the
  * time limit, then re-dispatches itself to continue (src/dispatch/lambda-worker.ts).
  */
-export function createSynthesisFunction(config: AppConfig): ReturnType<typeof createLambdaWorker> {
+export function createSynthesisFunction(config: AppConfig): ReturnType<typeof createLambdaWorker> & { close(): Promise<void> } {
   if (!config.externalDatabase) throw new Error("synthesis function: DATABASE_URL must be set");
   if (!config.jobs.lambdaFunction) throw new Error("synthesis function: METAMERS_LAMBDA_FUNCTION must name this function (for continuations)");
   const log = createLogger(config.logLevel);
-  const store = Store.connect(config.externalDatabase, { poolSize: 2 });
-  const { registry } = createJobHandlers({ store, config, log });
+  const store = Store.connect(config.externalDatabase, { poolSize: 2, s3: config.s3 });
+  const { registry, close } = createJobHandlers({ store, config, log });
   const dispatcher = new LambdaDispatcher({
     functionName: config.jobs.lambdaFunction,
     endpoint: config.jobs.lambdaEndpoint,
     region: config.jobs.lambdaRegion,
   });
-  return createLambdaWorker({ store, registry, log, dispatcher, leaseMs: config.jobs.leaseMs });
+  const handler = createLambdaWorker({ store, registry, log, dispatcher, leaseMs: config.jobs.leaseMs });
+  // Lambda never closes a container; tests that start several in one process (the serverless rehearsal) do.
+  return Object.assign(handler, {
+    close: async () => {
+      await close();
+      await dispatcher.close();
+      await store.close();
+    },
+  });
+}
+
+/**
+ * The GPU worker (an AWS Batch job running functions/gpu-worker): the same handlers as a pool worker, with the
+ * configured execution providers (cuda,cpu; CPU with a logged warning when CUDA is unusable), claiming jobs until
+ * none has been claimable for METAMERS_DRAIN_IDLE_MS; then it closes everything and resolves.
+ */
+export async function runDrainingWorker(config: AppConfig, log: Logger = createLogger(config.logLevel)): Promise<DrainSummary> {
+  if (!config.externalDatabase) throw new Error("GPU worker: expected METAMERS_DATABASE_SECRET or DATABASE_URL to name the database, got neither");
+  const store = Store.connect(config.externalDatabase, { poolSize: 3, s3: config.s3 });
+  const handlers = createJobHandlers({ store, config, log });
+  try {
+    return await drainJobs({
+      store,
+      registry: handlers.registry,
+      log,
+      owner: `gpu-${os.hostname()}-${process.pid}`,
+      leaseMs: config.jobs.leaseMs,
+      idleMs: config.jobs.drainIdleMs,
+    });
+  } finally {
+    await handlers.close();
+    await store.close();
+  }
 }
 
 // Forked by the local pool as `src/worker.ts pool-worker`: serve jobs over IPC. Imported anywhere else (the Lambda

@@ -3,9 +3,11 @@
 // itself (src/dispatch/lambda-worker.ts).
 import "reflect-metadata";
 import type { Context } from "aws-lambda";
+import { withDatabaseFromSecrets } from "../../src/cloud/secrets.js";
 import { loadConfig } from "../../src/config.js";
 import { createSynthesisFunction, type SynthesisInvocation } from "../../src/worker.js";
 
-const run = createSynthesisFunction(loadConfig());
+// Database credentials from Secrets Manager at cold start (METAMERS_DATABASE_SECRET), never from the environment.
+const run = createSynthesisFunction(await withDatabaseFromSecrets(loadConfig()));
 
 export const handler = (event: SynthesisInvocation, context: Context) => run(event, context);

@@ -19,6 +19,9 @@ server commands (GraphQL API; server from --url, METAMERS_URL or $METAMERS_DATA_
   stimuli create-set|add|list|sets ...
   synthesize --model ... --stages ... --set ... [--wait]   queue metamer synthesis, follow its progress
   import feather2023 <dir> [--group <name>]   upload the paper's released data into the key's group
+  groups create|list ...           groups of the hub (create: instance admin)
+  keys create|list|revoke ...      the group's API keys (group ADMIN)
+  experiments create|status|results|import|close ...   human experiments: design, links, progress, results, imports
 
 local commands (no server):
   layers <file.onnx>               the layer catalogue the registry would build
@@ -40,6 +43,12 @@ async function usageOf(command: string): Promise<string | undefined> {
       return (await import("./synthesis-commands.js")).SYNTHESIZE_USAGE;
     case "import":
       return (await import("./study-commands.js")).IMPORT_USAGE;
+    case "groups":
+      return (await import("./group-commands.js")).GROUPS_USAGE;
+    case "keys":
+      return (await import("./group-commands.js")).KEYS_USAGE;
+    case "experiments":
+      return (await import("./experiment-commands.js")).EXPERIMENTS_USAGE;
     default:
       return undefined;
   }
@@ -94,10 +103,21 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
       return (await import("./engine-commands.js")).layersCommand(args, out);
     case "grad":
       return (await import("./engine-commands.js")).gradCommand(args, out);
+    case "groups":
+    case "keys": {
+      const groups = await import("./group-commands.js");
+      if (!args.length) return void out.write((command === "groups" ? groups.GROUPS_USAGE : groups.KEYS_USAGE) + "\n");
+      return (command === "groups" ? groups.groupsCommand : groups.keysCommand)(args, client(), out);
+    }
     case "import": {
       const { importCommand, IMPORT_USAGE } = await import("./study-commands.js");
       if (!args.length) return void out.write(IMPORT_USAGE + "\n");
       return importCommand(args, client(), out);
+    }
+    case "experiments": {
+      const { experimentsCommand, EXPERIMENTS_USAGE } = await import("./experiment-commands.js");
+      if (!args.length) return void out.write(EXPERIMENTS_USAGE + "\n");
+      return experimentsCommand(args, client(), out);
     }
     case undefined:
     case "help":

@@ -93,6 +93,46 @@ export async function ensureStimulusSet(client: MetamersClient, name: string, cl
   return { setId, stimuli: added.addStimuli };
 }
 
+/** addStimuli takes at most 1,000 files a request. */
+const ADD_CHUNK = 500;
+
+/**
+ * The demo's reference set: a set called `name` holding exactly these training digits (found by its size and file
+ * names), or a new one, filled 500 files a request. Returns its id.
+ */
+export async function ensureReferenceSet(client: MetamersClient, name: string, classLabels: string[], digits: DigitFile[], anyModelId: string): Promise<string> {
+  const sets = await client.gql<{ stimulusSets: { edges: { node: { id: string; name: string; stimuli: { totalCount: number } } }[] } }>(
+    `query DemoReferenceSets { stimulusSets(first: 100) { edges { node { id name stimuli(first: 1) { totalCount } } } } }`,
+  );
+  // A set of that name and size is a complete earlier upload (the name encodes the digits per class).
+  const found = sets.stimulusSets.edges.map((e) => e.node).find((s) => s.name === name && s.stimuli.totalCount === digits.length);
+  if (found) return found.id;
+  const created = await client.gql<{ createStimulusSet: { id: string } }>(
+    `mutation DemoCreateReferenceSet($input: CreateStimulusSetInput!) { createStimulusSet(input: $input) { id } }`,
+    { input: { name, modality: "IMAGE", classLabels } },
+  );
+  const setId = created.createStimulusSet.id;
+  for (let i = 0; i < digits.length; i += ADD_CHUNK) {
+    await client.gql(
+      `mutation DemoAddReference($input: AddStimuliInput!) { addStimuli(input: $input) { id } }`,
+      {
+        input: {
+          setId,
+          modelId: anyModelId,
+          items: digits.slice(i, i + ADD_CHUNK).map((d) => ({ label: d.label, data: d.png.toString("base64"), filename: `mnist-train-${d.label}-${d.index}.png` })),
+        },
+      },
+    );
+  }
+  return setId;
+}
+
+/** A model-level reference null: the reference set, n pairs, seed 0, no augmentation (the digits are already varied). */
+export interface DemoNullSource {
+  setId: string;
+  n: number;
+}
+
 export interface JobView {
   id: string;
   stage: string;
@@ -113,7 +153,15 @@ export interface Schedule {
 }
 
 /** One batch: every stage x every stimulus, FEATHER_2023 recipe, seed 0; `key` makes a rerun get the same batch. */
-export async function startSynthesis(client: MetamersClient, modelId: string, stages: string[], stimulusIds: string[], schedule: Schedule, key: string): Promise<string> {
+export async function startSynthesis(
+  client: MetamersClient,
+  modelId: string,
+  stages: string[],
+  stimulusIds: string[],
+  schedule: Schedule,
+  key: string,
+  nullSource: DemoNullSource | null = null,
+): Promise<string> {
   const data = await client.gql<{ synthesizeMetamers: { id: string } }>(
     `mutation DemoSynthesize($input: SynthesizeMetamersInput!) { synthesizeMetamers(input: $input) { id } }`,
     {
@@ -124,6 +172,7 @@ export async function startSynthesis(client: MetamersClient, modelId: string, st
         config: { recipe: "FEATHER_2023", rounds: schedule.rounds, stepsPerRound: schedule.stepsPerRound, initialStep: 1 },
         seed: 0,
         idempotencyKey: key,
+        ...(nullSource ? { nullSource: { setId: nullSource.setId, n: nullSource.n, seed: 0 } } : {}),
       },
     },
   );
@@ -187,12 +236,37 @@ interface ApiCurvePoint {
   n: number;
 }
 
+/**
+ * Which results the demo reads: its own batches (so another configuration of the same models, e.g. a `--full` run,
+ * never mixes in) and its panel of recognizers (so other models of the group cannot change its numbers).
+ */
+export interface DemoSource {
+  batchIds: string[];
+  panelId: string;
+}
+
+/** The demo's recognizer panel: exactly its models (a rerun with the same models finds the same version). */
+export async function demoPanel(client: MetamersClient, modelIds: string[]): Promise<string> {
+  const data = await client.gql<{ createRecognizerPanel: { id: string } }>(
+    `mutation DemoPanel($ids: [ID!]!) { createRecognizerPanel(name: "demo", modelIds: $ids) { id } }`,
+    { ids: modelIds },
+  );
+  return data.createRecognizerPanel.id;
+}
+
 /** A recognizability curve with stage labels for tensor names and a 95% interval. */
-export async function curve(client: MetamersClient, modelId: string, observer: "GENERATOR" | "OTHER_MODELS", stageLabels: Record<string, string>): Promise<CurvePoint[]> {
+export async function curve(
+  client: MetamersClient,
+  modelId: string,
+  observer: "GENERATOR" | "OTHER_MODELS",
+  stageLabels: Record<string, string>,
+  source: DemoSource,
+): Promise<CurvePoint[]> {
   const labelOf = new Map(Object.entries(stageLabels).map(([label, tensor]) => [tensor, label]));
   const data = await client.gql<{ recognizabilityCurve: ApiCurvePoint[] }>(
-    `query DemoCurve($modelId: ID!, $observer: RecognitionObserver!) { recognizabilityCurve(modelId: $modelId, observer: $observer) { stage natural mean sem n } }`,
-    { modelId, observer },
+    `query DemoCurve($modelId: ID!, $observer: RecognitionObserver!, $batchIds: [ID!], $panelId: ID) {
+       recognizabilityCurve(modelId: $modelId, observer: $observer, batchIds: $batchIds, panelId: $panelId) { stage natural mean sem n } }`,
+    { modelId, observer, batchIds: source.batchIds, panelId: source.panelId },
   );
   // 95% interval from the curve's standard error (normal approximation), clipped to [0, 1].
   return data.recognizabilityCurve.map((p) => ({
@@ -205,21 +279,22 @@ export async function curve(client: MetamersClient, modelId: string, observer: "
 }
 
 /** One generator's matrix row per stage (tensor names), in one request. */
-export async function stageMatrices(client: MetamersClient, generatorId: string, recognizerIds: string[], tensors: string[]) {
-  const fields = tensors.map((_, k) => `s${k}: crossModelMatrix(generatorIds: [$g], recognizerIds: $r, stage: $t${k}) { recognizerId n }`).join("\n");
+export async function stageMatrices(client: MetamersClient, generatorId: string, recognizerIds: string[], tensors: string[], batchIds: string[]) {
+  const fields = tensors.map((_, k) => `s${k}: crossModelMatrix(generatorIds: [$g], recognizerIds: $r, stage: $t${k}, batchIds: $b) { recognizerId n }`).join("\n");
   const params = tensors.map((_, k) => `$t${k}: String!`).join(", ");
   const data = await client.gql<Record<string, { recognizerId: string; n: number }[]>>(
-    `query DemoStageMatrices($g: ID!, $r: [ID!]!, ${params}) { ${fields} }`,
-    { g: generatorId, r: recognizerIds, ...Object.fromEntries(tensors.map((t, k) => [`t${k}`, t])) },
+    `query DemoStageMatrices($g: ID!, $r: [ID!]!, $b: [ID!], ${params}) { ${fields} }`,
+    { g: generatorId, r: recognizerIds, b: batchIds, ...Object.fromEntries(tensors.map((t, k) => [`t${k}`, t])) },
   );
   return tensors.map((_, k) => data[`s${k}`]);
 }
 
 /** Every recognizer's accuracy on every generator's final-stage metamers. */
-export async function crossModel(client: MetamersClient, names: string[], ids: string[]): Promise<CrossModelMatrix> {
+export async function crossModel(client: MetamersClient, names: string[], ids: string[], source: DemoSource): Promise<CrossModelMatrix> {
   const data = await client.gql<{ crossModelMatrix: { generatorId: string; recognizerId: string; accuracy: number; n: number }[] }>(
-    `query DemoMatrix($ids: [ID!]!) { crossModelMatrix(generatorIds: $ids, recognizerIds: $ids, stage: "FINAL") { generatorId recognizerId accuracy n } }`,
-    { ids },
+    `query DemoMatrix($ids: [ID!]!, $batchIds: [ID!], $panelId: ID) {
+       crossModelMatrix(generatorIds: $ids, panelId: $panelId, stage: "FINAL", batchIds: $batchIds) { generatorId recognizerId accuracy n } }`,
+    { ids, batchIds: source.batchIds, panelId: source.panelId },
   );
   const values = ids.map(() => ids.map((): number | null => null));
   const n = ids.map(() => ids.map(() => 0));

@@ -57,6 +57,29 @@ export function pickTestDigits(split: MnistSplit, perClass?: number, digitsDir =
   return out;
 }
 
+/**
+ * The training digits of the split (every digit that is not a test digit: 8,000), the first `perClass` of each class
+ * when given: the demo's reference set, from which the models' reference nulls are drawn (docs/science.md §3).
+ */
+export function pickTrainDigits(split: MnistSplit, perClass?: number, digitsDir = mnistDigitsDir()): DemoDigit[] {
+  const test = new Set(split.test);
+  const out: DemoDigit[] = [];
+  let index = 0;
+  for (let k = 0; k < 10; k++) {
+    const raw: number[] = JSON.parse(readFileSync(path.join(digitsDir, `${k}.json`), "utf8")).data;
+    if (raw.length !== split.classSizes[k] * 784) {
+      throw new Error(`mnist digits ${k}.json: expected ${split.classSizes[k]} digits (${split.classSizes[k] * 784} values) as recorded in the split, got ${raw.length} values`);
+    }
+    let taken = 0;
+    for (let j = 0; j < split.classSizes[k]; j++, index++) {
+      if (test.has(index) || (perClass !== undefined && taken >= perClass)) continue;
+      out.push({ index, label: String(k), pixels: Float32Array.from(raw.slice(j * 784, (j + 1) * 784)) });
+      taken++;
+    }
+  }
+  return out;
+}
+
 /** 8-bit grayscale PNG (values rounded, as the service saves metamers). */
 export async function digitPng(pixels: Float32Array): Promise<Buffer> {
   const bytes = Buffer.alloc(784);

@@ -9,6 +9,8 @@ export const DEMO_USAGE = `usage: npm run demo -- [--full] [--rounds N --steps N
   --full         the paper's schedule (8 rounds x 3000 steps) instead of the demo's 8 x 150
   --per-class    test digits per class to synthesize from (default 10)
   --shown        digits per class shown in the report's grid (default 1)
+  --reference-pairs  pairs of each model's reference null from the 8,000 training digits (default 100000)
+  --per-set-null     judge certificates against the test digits' own pairs instead (underpowered)
   --url          service base URL (default METAMERS_URL, the data dir's server.json, or http://127.0.0.1:4000)`;
 
 export type DemoArgs = { help: true } | { help: false; options: DemoOptions & { out: string }; url?: string };
@@ -24,6 +26,8 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
         steps: { type: "string" },
         "per-class": { type: "string" },
         shown: { type: "string" },
+        "reference-pairs": { type: "string" },
+        "per-set-null": { type: "boolean", default: false },
         out: { type: "string", default: "demo-report.html" },
         url: { type: "string" },
         models: { type: "string", default: DEMO_MODELS_DIR },
@@ -47,6 +51,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
       schedule: { rounds: int("rounds", values.rounds, 8), stepsPerRound: int("steps", values.steps, values.full ? 3000 : 150) },
       perClass: int("per-class", values["per-class"], 10),
       shown: int("shown", values.shown, 1),
+      reference: values["per-set-null"] ? false : { pairs: int("reference-pairs", values["reference-pairs"], 100_000) },
       out: path.resolve(values.out!),
       modelsDir: path.resolve(values.models!),
     },

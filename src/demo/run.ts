@@ -11,8 +11,12 @@ import {
   batchJobs,
   crossModel,
   curve,
+  demoPanel,
+  type DemoSource,
   ensureModel,
+  ensureReferenceSet,
   ensureStimulusSet,
+  type DemoNullSource,
   metamerViews,
   recognizeBacklog,
   stageMatrices,
@@ -24,7 +28,7 @@ import {
   type RegisteredModel,
   type Schedule,
 } from "./api.js";
-import { digitPng, pickTestDigits, readSplit } from "./digits.js";
+import { digitPng, pickTestDigits, pickTrainDigits, readSplit } from "./digits.js";
 import { evaluateFindings } from "./findings.js";
 import { DEMO_MODELS_DIR, readManifest, REGIMES, selectModels, trainingEpsilon, type DemoModel } from "./manifest.js";
 import type { ProgressSink } from "./progress.js";
@@ -54,6 +58,11 @@ export interface DemoOptions {
   pollMs?: number;
   /** How long recognition may take once synthesis is done (default 30 min). */
   recognitionTimeoutMs?: number;
+  /**
+   * The reference null the certificates use: training digits per class of the reference set (default all: 8,000) and
+   * pairs (default 100,000). `false`: the per-set null of the test digits (underpowered, as before issue 12).
+   */
+  reference?: { perClass?: number; pairs?: number } | false;
 }
 
 export interface DemoRun {
@@ -121,12 +130,14 @@ export async function runDemo(options: DemoOptions, client: MetamersClient): Pro
   const models = await registerAll(client, chosen, modelsDir, manifest.classLabels, manifest.input.range, progress);
   const { setId, stimuli } = await ensureStimulusSet(client, demoSetName(perClass, classes, manifest.classLabels), manifest.classLabels, digits, models.get(chosen[0].name)!.id);
 
+  const nullSource = await referenceNullSource(client, modelsDir, options.reference, manifest.classLabels, models.get(chosen[0].name)!.id, progress);
+
   // One batch per model (every chosen stage x every digit); the idempotency key makes a rerun find the same batch.
   const batches = new Map<string, string>();
   for (const m of chosen) {
     const model = models.get(m.name)!;
-    const key = batchKey(m, model.sha256, stimuli, schedule);
-    batches.set(m.name, await startSynthesis(client, model.id, Object.keys(m.stages), stimuli.map((s) => s.id), schedule, key));
+    const key = batchKey(m, model.sha256, stimuli, schedule) + (nullSource ? `-ref${nullSource.n}-${nullSource.setId.slice(0, 8)}` : "");
+    batches.set(m.name, await startSynthesis(client, model.id, Object.keys(m.stages), stimuli.map((s) => s.id), schedule, key, nullSource));
   }
   const totalJobs = chosen.reduce((acc, m) => acc + Object.keys(m.stages).length * stimuli.length, 0);
   await waitForSynthesis(client, [...batches.values()], totalJobs, `synthesizing ${schedule.rounds}x${schedule.stepsPerRound}`, { progress, pollMs, t0 });
@@ -135,15 +146,19 @@ export async function runDemo(options: DemoOptions, client: MetamersClient): Pro
   for (const m of chosen) jobsByModel.set(m.name, await batchJobs(client, batches.get(m.name)!));
   const metamers = await metamerViews(client, [...jobsByModel.values()].flat().flatMap((j) => (j.metamer ? [j.metamer.id] : [])));
   const passed = (j: JobView) => (j.metamer ? metamers.get(j.metamer.id)?.passed ?? false : false);
-  await waitForRecognition(client, chosen, models, jobsByModel, passed, { progress, pollMs, timeoutMs: options.recognitionTimeoutMs ?? 30 * 60_000 });
+  await waitForRecognition(client, chosen, models, jobsByModel, passed, [...batches.values()], {
+    progress, pollMs, timeoutMs: options.recognitionTimeoutMs ?? 30 * 60_000,
+  });
 
   const names = chosen.map((m) => m.name);
-  const matrix = await crossModel(client, names, names.map((n) => models.get(n)!.id));
+  // An explicit panel of the demo's models and this run's batches: nothing else in the group changes the results.
+  const source: DemoSource = { batchIds: [...batches.values()], panelId: await demoPanel(client, names.map((n) => models.get(n)!.id)) };
+  const matrix = await crossModel(client, names, names.map((n) => models.get(n)!.id), source);
   const shownDigits = digits.filter((_, k) => k % perClass < shown);
   const results: DemoModelResult[] = [];
   for (const m of chosen) {
     const grid = await gridOf(client, m, jobsByModel.get(m.name)!, metamers, shownDigits.map((d) => stimuli[digits.indexOf(d)].id));
-    results.push(await modelResult(client, m, models.get(m.name)!, jobsByModel.get(m.name)!, passed, grid));
+    results.push(await modelResult(client, m, models.get(m.name)!, jobsByModel.get(m.name)!, passed, grid, source));
   }
 
   const result: DemoResult = {
@@ -166,6 +181,30 @@ export async function runDemo(options: DemoOptions, client: MetamersClient): Pro
     batches: Object.fromEntries(batches),
     reportPath: options.out ?? null,
   };
+}
+
+/**
+ * The demo's reference set (the split's training digits, uploaded once) and the null source every batch names: the
+ * models' reference nulls of n pairs are computed by the service as jobs before the synthesis jobs that need them.
+ */
+async function referenceNullSource(
+  client: MetamersClient,
+  modelsDir: string,
+  reference: DemoOptions["reference"],
+  classLabels: string[],
+  anyModelId: string,
+  progress: ProgressSink,
+): Promise<DemoNullSource | null> {
+  if (reference === false) return null;
+  const perClass = reference?.perClass === undefined ? undefined : positiveInt("reference.perClass", reference.perClass);
+  const pairs = positiveInt("reference.pairs", reference?.pairs ?? 100_000);
+  const phase = "uploading the reference set (training digits)";
+  const train = pickTrainDigits(readSplit(modelsDir), perClass);
+  progress({ phase, done: 0, total: train.length });
+  const files = await Promise.all(train.map(async (d) => ({ label: d.label, index: d.index, png: await digitPng(d.pixels) })));
+  const setId = await ensureReferenceSet(client, `mnist-train-reference-${perClass ?? "all"}`, classLabels, files, anyModelId);
+  progress({ phase, done: train.length, total: train.length, finished: true });
+  return { setId, n: pairs };
 }
 
 async function registerAll(client: MetamersClient, chosen: DemoModel[], modelsDir: string, classLabels: string[], inputRange: [number, number], progress: ProgressSink) {
@@ -209,6 +248,7 @@ async function waitForRecognition(
   models: Map<string, RegisteredModel>,
   jobsByModel: Map<string, JobView[]>,
   passed: (j: JobView) => boolean,
+  batchIds: string[],
   o: { progress: ProgressSink; pollMs: number; timeoutMs: number },
 ) {
   const ids = chosen.map((m) => models.get(m.name)!.id);
@@ -221,7 +261,7 @@ async function waitForRecognition(
     let judged = 0;
     for (const [g, m] of chosen.entries()) {
       const tensors = Object.values(m.stages);
-      const cells = await stageMatrices(client, models.get(m.name)!.id, ids, tensors);
+      const cells = await stageMatrices(client, models.get(m.name)!.id, ids, tensors, batchIds);
       tensors.forEach((_, s) => (judged += cells[s].reduce((acc, c) => acc + Math.min(c.n, expected[g][s]), 0)));
     }
     o.progress({ phase, done: judged, total });
@@ -253,7 +293,15 @@ async function gridOf(client: MetamersClient, m: DemoModel, jobs: JobView[], met
   return grid;
 }
 
-async function modelResult(client: MetamersClient, m: DemoModel, model: RegisteredModel, jobs: JobView[], passed: (j: JobView) => boolean, grid: GridMetamer[]): Promise<DemoModelResult> {
+async function modelResult(
+  client: MetamersClient,
+  m: DemoModel,
+  model: RegisteredModel,
+  jobs: JobView[],
+  passed: (j: JobView) => boolean,
+  grid: GridMetamer[],
+  source: DemoSource,
+): Promise<DemoModelResult> {
   const stageLabels = Object.keys(m.stages);
   return {
     name: m.name,
@@ -263,8 +311,8 @@ async function modelResult(client: MetamersClient, m: DemoModel, model: Register
     cleanAccuracy: m.entry.cleanTestAccuracy,
     robustAccuracy: m.entry.robustTestAccuracy?.accuracy ?? null,
     stages: stageLabels,
-    generatorCurve: await curve(client, model.id, "GENERATOR", m.entry.stages),
-    otherModelsCurve: await curve(client, model.id, "OTHER_MODELS", m.entry.stages),
+    generatorCurve: await curve(client, model.id, "GENERATOR", m.entry.stages, source),
+    otherModelsCurve: await curve(client, model.id, "OTHER_MODELS", m.entry.stages, source),
     validation: stageLabels.map((stage) => {
       const js = jobs.filter((j) => stageOf(m, j) === stage);
       return { stage, passed: js.filter(passed).length, total: js.length };

@@ -1,6 +1,7 @@
 import type { App } from "../app.js";
 import type { PgConfig } from "../store/pg-config.js";
 import { NoDispatcher, type Dispatcher } from "../services/ports.js";
+import { BatchDispatcher } from "./batch.js";
 import { LambdaDispatcher } from "./lambda.js";
 import { LocalWorkerPool } from "./local-pool.js";
 
@@ -23,6 +24,16 @@ export async function startDispatcher(app: App, database: PgConfig): Promise<Dis
   }
   app.services.synthesis.useDispatcher(dispatcher);
   app.onClose(() => dispatcher.close());
-  app.log.info({ event: "dispatcher.started", dispatcher: dispatcher.kind, workers: jobs.dispatcher === "local" ? jobs.workers : undefined }, "job dispatcher ready");
+  // GPU workers on AWS Batch, for the batches the dispatch policy sends there (METAMERS_BATCH_JOB_QUEUE). Meant beside
+  // the Lambda dispatcher or none: local pool workers poll the whole job table and would take those jobs first.
+  if (jobs.batch) {
+    const gpu = new BatchDispatcher(jobs.batch);
+    app.services.synthesis.useGpuDispatcher(gpu);
+    app.onClose(() => gpu.close());
+  }
+  app.log.info(
+    { event: "dispatcher.started", dispatcher: dispatcher.kind, workers: jobs.dispatcher === "local" ? jobs.workers : undefined, gpuBatch: jobs.batch?.jobQueue },
+    "job dispatcher ready",
+  );
   return dispatcher;
 }

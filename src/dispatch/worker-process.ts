@@ -49,7 +49,7 @@ export function servePoolWorker(createHandlers: (deps: WorkerDeps) => WorkerHand
   process.on("message", (message: WorkerMessage) => {
     if (message.type === "init" && !worker) {
       const log = createLogger(message.config.logLevel).child({ worker: message.workerId, pid: process.pid });
-      const store = Store.connect(message.database, { poolSize: 3 });
+      const store = Store.connect(message.database, { poolSize: 3, blobChunkBytes: message.config.blobChunkBytes, s3: message.config.s3 });
       const handlers = createHandlers({ store, config: message.config, log });
       const queue = new JobQueue(store, handlers.registry, log, {
         owner: `${message.workerId}-${process.pid}`,

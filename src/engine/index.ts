@@ -47,7 +47,9 @@
  *   checkStaticMemory(model, budget) refuses models whose statically known tensors exceed the budget.
  *
  * Workers: EngineSessionCache(capacity, threads) keeps the last sessions of a process alive between jobs;
- *   useExecutionProviders(["cuda", "cpu"]) chooses onnxruntime's providers for the sessions made afterwards.
+ *   useExecutionProviders(["cuda", "cpu"], { onFallback }) chooses onnxruntime's providers for the sessions made
+ *   afterwards; when they cannot create a session (no CUDA) the engine falls back to CPU and calls onFallback once;
+ *   activeExecutionProvider() is the provider in use ("cpu" after a fallback).
  *
  * Synthesis (synthesis/): resolveSynthesisConfig(input, { maxTotalSteps }) -> SynthesisConfig (BAD_USER_INPUT listing
  *   every problem), totalSteps, initialNoise (seeded by seed and the stimulus's sha256), MetamerSynthesis
@@ -81,7 +83,7 @@ export { checkStaticMemory, estimateStaticTensors, type StaticEstimate } from ".
 export { publicOrtMessage } from "./runtime/ort-errors.js";
 export { ForwardSession, GradientSession, type GradientOptions, type GradientResult } from "./runtime/sessions.js";
 export { EngineSessionCache } from "./runtime/session-cache.js";
-export { useExecutionProviders } from "./runtime/ort.js";
+export { activeExecutionProvider, useExecutionProviders, type ExecutionProviderFallback } from "./runtime/ort.js";
 
 export {
   ADAM_RANGE_PENALTY_DEFAULTS,
@@ -120,7 +122,18 @@ export {
   type Similarity,
 } from "./validation/similarity.js";
 export { DEFAULT_NULL_PAIRS, NULL_QUANTILES, nullDistribution, quantile, samplePairs, type NullDistributionStats } from "./validation/null-distribution.js";
-export { argmax, certify, type Certificate } from "./validation/certificate.js";
+export { argmax, certify, type Certificate, type MetricVerdict, type NullSource } from "./validation/certificate.js";
+export { augment, resolveAugmentation, type AugmentationInput, type AugmentationSpec } from "./validation/augment.js";
+export {
+  DEFAULT_REFERENCE_PAIRS,
+  MAX_REFERENCE_PAIRS,
+  MIN_POWERED_NULL_PAIRS,
+  NullAccumulator,
+  referenceNull,
+  referencePairCount,
+  referencePools,
+  type ReferenceNullRun,
+} from "./validation/reference-null.js";
 
 export * from "./stats/index.js";
 export { SeededRandom } from "./random.js";

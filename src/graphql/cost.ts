@@ -22,14 +22,26 @@ export const FIELD_COSTS: Record<string, Cost> = {
   "Query.stimulusSets": page(DEFAULT_PAGE),
   "StimulusSet.stimuli": page(DEFAULT_PAGE),
   "SynthesisBatch.jobs": page(1000),
+  // A gateway's batch of entity references: the selection once per reference.
+  "Query._entities": (a, child) => 1 + len(a.representations) * Math.max(1, child),
   "Query.recognizability": (a, child) => 10 + Math.ceil(num(a.resamples, 1000) * 0.4) + child,
   "Query.idiosyncrasy": (a, child) => 10 + Math.ceil(num(a.resamples, 1000) * 0.4) + child,
   "Query.compareRecognizability": (a, child) => 10 + Math.ceil(num(a.permutations, 10_000) * 0.04) + child,
   "Query.humanVsModel": (a, child) => 10 + Math.ceil(num(a.permutations, 10_000) * 0.04) + child,
   "Query.recognizabilityCurve": (_a, child) => 10 + child,
-  // One cell per (generator, recognizer) pair, computed in SQL.
-  "Query.crossModelMatrix": (a, child) => 10 + Math.ceil((len(a.generatorIds) * len(a.recognizerIds) * Math.max(1, child)) / 10),
+  // One cell per (generator, recognizer) pair, computed in SQL; without recognizerIds (a panel, or every recognizer with
+  // results) as many recognizers as a panel may hold.
+  "Query.crossModelMatrix": (a, child) =>
+    10 + Math.ceil((len(a.generatorIds) * (Array.isArray(a.recognizerIds) ? a.recognizerIds.length : 200) * Math.max(1, child)) / 10),
+  "Query.recognizerPanels": page(100),
+  "Query.metamers": page(DEFAULT_PAGE),
+  "Query.synthesisBatches": page(DEFAULT_PAGE),
 };
+
+// The same costs under a hub's federation namespace types (src/graphql/federation/subgraph.ts): `labA { models }`.
+for (const [coordinate, cost] of Object.entries(FIELD_COSTS)) {
+  if (coordinate.startsWith("Query.")) FIELD_COSTS[`HubQuery.${coordinate.slice("Query.".length)}`] = cost;
+}
 
 export function defaultCost(field: GraphQLField<unknown, unknown>, child: number): number {
   return isLeafType(getNamedType(field.type)) ? 0 : 1 + child;

@@ -1,16 +1,14 @@
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import { HeaderMap, type ApolloServer } from "@apollo/server";
+import type { ApolloServer } from "@apollo/server";
 import type { AppConfig } from "../config.js";
-import { AppError, isAppError, toPublicError, type ErrorCode } from "../errors.js";
+import { AppError, isAppError, toPublicError } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
 import type { Services } from "../services/index.js";
-import { blobRoutes } from "./blob-routes.js";
-import { readBody } from "./body.js";
-import { exportRoutes } from "./export.js";
 import { experimentRoutes } from "./experiment-routes.js";
-import { RateLimiter } from "./rate-limit.js";
+import { nodeRoute } from "./node-host.js";
+import { httpStatus, sharedRoutes } from "./shared-routes.js";
 
 export interface Route {
   method: string;
@@ -35,19 +33,7 @@ interface HttpDeps {
   routes?: Route[];
 }
 
-/** Rate-limit tokens a GraphQL request refused with 400 costs (a valid one costs 1): see RateLimiter.charge. */
-export const REFUSED_QUERY_TOKENS = 10;
-
-const httpStatus: Partial<Record<ErrorCode, number>> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  RANGE_NOT_SATISFIABLE: 416,
-  RATE_LIMITED: 429,
-};
+export { REFUSED_QUERY_TOKENS } from "./graphql-route.js";
 
 /** JSON error body in the same shape as GraphQL errors: `{ errors: [{ message, extensions: { code } }] }`. */
 export function sendError(res: ServerResponse, e: unknown, log: Logger): void {
@@ -116,74 +102,13 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse, err: AppError
  * experiment's participant page and its routes under /experiments/<id>/ (experiment-routes.ts).
  */
 export function createHttpServer(deps: HttpDeps): http.Server {
-  const { apollo, services, config, log } = deps;
-  // One bucket per API key (per client address without a valid key); requests over it get 429 before their body is read.
-  const rateLimiter = new RateLimiter({ perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst });
-  // Inline base64 grows files by 4/3; leave 1 MiB for the rest of the query.
-  const graphqlBodyLimit = Math.ceil((config.limits.maxInlineBytes * 4) / 3) + 1024 * 1024;
-
+  const { services, log } = deps;
+  // /graphql, /export, /blobs and /uploads are shared with the Lambda handler (functions/http.ts): shared-routes.ts.
   const routes: Route[] = [
     ...(deps.routes ?? []),
-    ...exportRoutes(services),
     ...experimentRoutes(services.participation),
-    ...blobRoutes(services),
-    {
-      method: "POST",
-      pattern: /^\/graphql\/?$/,
-      handle: (req, res, _p, info) => graphql(req, res, info),
-    },
-    {
-      method: "GET",
-      pattern: /^\/graphql\/?$/,
-      handle: (req, res, _p, info) => graphql(req, res, info),
-    },
+    ...sharedRoutes(deps).map(nodeRoute),
   ];
-
-  async function graphql(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
-    const context: GraphQLContext = {
-      ...(await deps.contextFor(req.headers.authorization, info.requestId)),
-      clientAddress: req.socket.remoteAddress,
-    };
-    const bucket = "apiKeyId" in context.caller ? `key:${context.caller.apiKeyId}` : `ip:${req.socket.remoteAddress ?? "?"}`;
-    const wait = rateLimiter.take(bucket);
-    if (wait > 0) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(wait));
-      res.setHeader("retry-after", String(retryAfterSeconds));
-      throw new AppError(
-        "RATE_LIMITED",
-        `rate limit: at most ${config.api.rateLimitPerSecond} requests per second (bursts of ${config.api.rateLimitBurst}) per ${bucket.startsWith("key:") ? "API key" : "client address without a key"}; retry in ${retryAfterSeconds} s`,
-        { retryAfterSeconds },
-      );
-    }
-    const raw = req.method === "POST" ? await readBody(req, graphqlBodyLimit) : Buffer.alloc(0);
-    let body: unknown;
-    if (raw.length) {
-      try {
-        body = JSON.parse(raw.toString("utf8"));
-      } catch {
-        throw new AppError("BAD_USER_INPUT", "request body: expected JSON ({ query, variables }), got unparsable text");
-      }
-    }
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
-    }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method!, headers, search: info.url.search, body },
-      context: async () => context,
-    });
-    // A query refused before execution (unparsable, invalid, over a limit) costs REFUSED_QUERY_TOKENS in all.
-    if (result.status === 400) rateLimiter.charge(bucket, REFUSED_QUERY_TOKENS - 1);
-    const outHeaders: Record<string, string> = {};
-    for (const [k, v] of result.headers) outHeaders[k] = v;
-    res.writeHead(result.status ?? 200, outHeaders);
-    if (result.body.kind === "complete") {
-      res.end(result.body.string);
-    } else {
-      for await (const chunk of result.body.asyncIterator) res.write(chunk);
-      res.end();
-    }
-  }
 
   return http.createServer((req, res) => {
     const started = performance.now();

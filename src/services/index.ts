@@ -3,17 +3,26 @@ import type { AppConfig } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { AuthService } from "./auth.js";
+import { PartnerIdentityService } from "./partner-identity.js";
+import { systemClock, type Clock } from "./authorization.js";
+import { SharingService } from "./sharing.js";
 import { BlobService } from "./blobs.js";
 import { HealthService } from "./health.js";
 import { ModelService } from "./models.js";
 import { StimulusService } from "./stimuli.js";
 import { UploadService } from "./uploads.js";
 import { MetricsService } from "./metrics/recognizability-service.js";
+import { PanelService } from "./panels.js";
+import { StageService } from "./stages.js";
+import { ListingService } from "./listing.js";
 import { StudyService } from "./studies/study-service.js";
 import { RecognitionService } from "./recognition.js";
 import { SynthesisService } from "./synthesis.js";
+import { ReferenceNullService } from "./reference-nulls.js";
 import { NoDispatcher } from "./ports.js";
 import { StatsPool } from "./stats-pool.js";
+import { ExperimentService } from "./experiments/experiment-service.js";
+import { ParticipationService } from "./experiments/participation.js";
 
 export interface ServiceDeps {
   store: Store;
@@ -21,21 +30,33 @@ export interface ServiceDeps {
   log: Logger;
   /** Base URL of the running server (for links handed to clients); known once the server listens. */
   baseUrl: () => string;
+  /** The hub's clock (key expiry, embargoes); tests pass one they move. Default: the system time. */
+  clock?: Clock;
 }
 
 export interface Services {
   health: HealthService;
   auth: AuthService;
+  sharing: SharingService;
   blobs: BlobService;
   uploads: UploadService;
   models: ModelService;
   stimuli: StimulusService;
   metrics: MetricsService;
+  /** Recognizer panels (issue 13) and stage labels. */
+  panels: PanelService;
+  stages: StageService;
+  /** metamers(filter) and synthesisBatches(filter) (issue 13). */
+  listing: ListingService;
   studies: StudyService;
   recognition: RecognitionService;
   synthesis: SynthesisService;
+  referenceNulls: ReferenceNullService;
   /** Threads for statistics (bootstraps, permutation tests), off the event loop; closed with the app. */
   statsPool: StatsPool;
+  /** Human experiments: the lab's side (API key) and the participant's side (a participation link's token). */
+  experiments: ExperimentService;
+  participation: ParticipationService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -50,18 +71,31 @@ export function createServices(deps: ServiceDeps): Services {
     timeoutMs: config.api.statsTimeoutMs,
     log: deps.log,
   });
+  // Jobs are dispatched once main.ts (or a test) attaches a worker pool / Lambda: services.synthesis.useDispatcher().
+  const synthesis = new SynthesisService(store, models, new NoDispatcher(), {
+    maxTotalSteps: config.jobs.maxSteps,
+    baseUrl: deps.baseUrl,
+    gpuWorkThreshold: config.jobs.gpuWorkThreshold,
+  });
   return {
     health: new HealthService(store, config.version),
-    auth: new AuthService(store),
-    blobs: new BlobService(store),
+    auth: new AuthService(store, deps.clock ?? systemClock, new PartnerIdentityService(config.consortium, deps.clock ?? systemClock)),
+    sharing: new SharingService(store, deps.clock ?? systemClock),
+    blobs: new BlobService(store, config.s3?.presignSeconds),
     uploads,
     models,
     stimuli: new StimulusService(store, config.limits, uploads),
     metrics: new MetricsService(store, statsPool),
-    studies: new StudyService(store),
+    panels: new PanelService(store),
+    stages: new StageService(store),
+    listing: new ListingService(store),
+    studies: new StudyService(store, undefined, statsPool),
     recognition: new RecognitionService(store),
-    // Jobs are dispatched once main.ts (or a test) attaches a worker pool / Lambda: services.synthesis.useDispatcher().
-    synthesis: new SynthesisService(store, models, new NoDispatcher(), { maxTotalSteps: config.jobs.maxSteps, baseUrl: deps.baseUrl }),
+    synthesis,
+    // Its jobs go to the synthesis service's dispatcher, whichever main.ts (or a test) attached.
+    referenceNulls: new ReferenceNullService(store, models, (ids) => synthesis.dispatchJobs(ids)),
     statsPool,
+    experiments: new ExperimentService(store, deps.baseUrl),
+    participation: new ParticipationService(store),
   };
 }

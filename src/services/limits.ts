@@ -25,6 +25,11 @@ export const COUNT_LIMITS = {
   steps: { min: 1, max: 1_000_000, what: "gradient steps (the total is also capped by METAMERS_MAX_STEPS)" },
   sampleRate: { min: 1, max: 768_000, what: "samples per second" },
   inputDim: { min: 1, max: 65_536, what: "one dimension of an input shape" },
+  nullPairs: { min: 1, max: 1_000_000, what: "pairs of a reference null distribution" },
+  entityRepresentations: { min: 0, max: 1_000, what: "entity references of one federation _entities call" },
+  experimentTrials: { min: 0, max: 200, what: "practice, demo, catch or headphone-check trials of an experiment" },
+  experimentParticipants: { min: 1, max: 1_000, what: "participant links of one experiment" },
+  durationMs: { min: 0, max: 10_000, what: "a duration in milliseconds" },
 } as const satisfies Record<string, CountLimit>;
 
 export type CountLimitName = keyof typeof COUNT_LIMITS;
@@ -44,6 +49,10 @@ export const ARGUMENT_LIMITS: Record<string, CountLimitName> = {
   "Query.humanVsModel.seed": "seed",
   "Query.models.first": "pageFirst",
   "Query.stimulusSets.first": "pageFirst",
+  "Query.recognizerPanels.first": "pageFirst",
+  "Query.metamers.first": "pageFirst",
+  "Query.synthesisBatches.first": "pageFirst",
+  "MetamerFilter.seeds": "seed",
   "StimulusSet.stimuli.first": "pageFirst",
   "SynthesisBatch.jobs.first": "jobsFirst",
   "SynthesisBatch.jobs.offset": "jobsOffset",
@@ -56,7 +65,40 @@ export const ARGUMENT_LIMITS: Record<string, CountLimitName> = {
   "CreateStimulusSetInput.sampleRate": "sampleRate",
   "RegisterModelInput.sampleRate": "sampleRate",
   "AddStimuliInput.inputShape": "inputDim",
+  "SynthesizeMetamersInput.seeds": "seed",
+  "NullSourceInput.n": "nullPairs",
+  "NullSourceInput.seed": "seed",
+  "CreateReferenceNullInput.n": "nullPairs",
+  "CreateReferenceNullInput.seed": "seed",
+  "Query.referenceNulls.first": "pageFirst",
+  "Query.metamerTargets.first": "pageFirst",
+  "Query.experiments.first": "pageFirst",
+  "CreateExperimentInput.participants": "experimentParticipants",
+  "CreateExperimentInput.practiceTrials": "experimentTrials",
+  "CreateExperimentInput.demoTrials": "experimentTrials",
+  "CreateExperimentInput.minDemoCorrect": "experimentTrials",
+  "CreateExperimentInput.catchTrials": "experimentTrials",
+  "CreateExperimentInput.headphoneTrials": "experimentTrials",
+  "CreateExperimentInput.headphoneMinCorrect": "experimentTrials",
+  "CreateExperimentInput.seed": "seed",
+  "ExperimentTimingInput.fixationMs": "durationMs",
+  "ExperimentTimingInput.stimulusMs": "durationMs",
+  "ExperimentTimingInput.maskMs": "durationMs",
+  "ExperimentTimingInput.practiceFixationMs": "durationMs",
+  "ExperimentTimingInput.practiceStimulusMs": "durationMs",
+  "ExperimentTimingInput.practiceMaskMs": "durationMs",
+  "ExperimentTimingInput.clipMs": "durationMs",
+  "Query.groups.first": "pageFirst",
+  "Query.shares.first": "pageFirst",
 };
+
+// A hub's federation namespace (`labA { models(first: 10) { ... } }`: src/graphql/federation/subgraph.ts) answers every
+// Query and Mutation field again under the types HubQuery and HubMutation; the same limits hold there.
+for (const [coordinate, name] of Object.entries(ARGUMENT_LIMITS)) {
+  const [type, ...rest] = coordinate.split(".");
+  const namespace = ({ Query: "HubQuery", Mutation: "HubMutation" } as Record<string, string>)[type];
+  if (namespace) ARGUMENT_LIMITS[[namespace, ...rest].join(".")] = name;
+}
 
 /**
  * Throws BAD_USER_INPUT unless `value` is an integer within the named limit; the message names the argument, the

@@ -7,11 +7,13 @@ import { isUniqueViolation } from "../store/errors.js";
 import type { LayerRecord, ModelFilter, ModelRecord } from "../store/models.js";
 import type { Page } from "../store/pagination.js";
 import type { Store } from "../store/store.js";
-import { requireRole, type Caller } from "./authorization.js";
+import { requireReader, requireRole, type Caller } from "./authorization.js";
 import { decodeBase64, readPageArgs } from "./inputs.js";
 import { enqueueRecognitionForModel } from "./recognition.js";
 import { isUuid } from "./stimuli.js";
 import type { UploadService } from "./uploads.js";
+import { findStage } from "./stages.js";
+import { checkList } from "./listing.js";
 
 export type Modality = "IMAGE" | "AUDIO";
 export type TrainingRegime = "STANDARD" | "ADVERSARIAL" | "RANDOM_PERTURBATION" | "OTHER";
@@ -125,10 +127,10 @@ export class ModelService {
     return { model, layers: layerRecords };
   }
 
-  /** A model the caller's group may read, or null. */
+  /** A model the caller may read (src/store/visibility.ts), or null. */
   async get(caller: Caller, id: string): Promise<ModelRecord | null> {
-    const ctx = requireRole(caller, "READER");
-    return isUuid(id) ? this.store.models.findVisible(ctx.groupId, id) : null;
+    const viewer = requireReader(caller);
+    return isUuid(id) ? this.store.models.findVisible(viewer, id) : null;
   }
 
   /** Like get(), but a missing model is NOT_FOUND (for services that need one). */
@@ -139,13 +141,17 @@ export class ModelService {
   }
 
   async list(caller: Caller, args: { first?: number | null; after?: string | null; filter?: ModelFilter | null }): Promise<Page<ModelRecord>> {
-    const ctx = requireRole(caller, "READER");
-    return this.store.models.list(ctx.groupId, { ...readPageArgs(args), filter: args.filter ?? undefined });
+    const viewer = requireReader(caller);
+    for (const field of ["names", "modalities", "regimes"] as const) checkList(`filter.${field}`, args.filter?.[field]);
+    return this.store.models.list(viewer, { ...readPageArgs(args), filter: args.filter ?? undefined });
   }
 
-  /** The layer catalogue in topological order (the caller already holds the model, so access was checked). */
-  layers(modelId: string): Promise<LayerRecord[]> {
-    return this.store.models.layers(modelId);
+  /**
+   * The layer catalogue in topological order (the caller already holds the model, so access was checked); each layer
+   * names its model, since (modelId, name) is a layer's identity (its federation key).
+   */
+  async layers(modelId: string): Promise<(LayerRecord & { modelId: string })[]> {
+    return (await this.store.models.layers(modelId)).map((l) => ({ ...l, modelId }));
   }
 
   /** The ONNX bytes of a registered model. */
@@ -160,14 +166,8 @@ export class ModelService {
    * otherwise, UNSUPPORTED_MODEL when no input gradient exists for it.
    */
   async resolveStage(model: ModelRecord, stage: string, argument = "stage"): Promise<LayerRecord> {
-    const layers = await this.layers(model.id);
-    const tensor = model.stageLabels[stage] ?? stage;
-    const layer = layers.find((l) => l.name === tensor);
-    if (!layer) {
-      const names = [...Object.keys(model.stageLabels), ...layers.map((l) => l.name)];
-      const shown = names.slice(0, KNOWN_STAGES_SHOWN).join(", ") + (names.length > KNOWN_STAGES_SHOWN ? `, … (${names.length} in all)` : "");
-      throw new AppError("BAD_USER_INPUT", `${argument}: no tensor named '${stage}' in model ${model.name}; known stages: ${shown}`);
-    }
+    // The one stage resolver (services/stages.ts): a tensor name or a label; unknown -> BAD_USER_INPUT listing them.
+    const layer = findStage(model, await this.layers(model.id), stage, argument).layer!;
     if (!layer.differentiable) {
       const ops = layer.unsupportedOps.map((u) => `${u.opType} (opset ${u.opset}, node ${u.nodeName}${u.reason ? `: ${u.reason}` : ""})`);
       throw new AppError(

@@ -29,6 +29,32 @@ export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   /** Metadata only (no bytes), or null. */
   head(sha256: string): Promise<StoredBlob | null>;
+  /**
+   * Present on stores that clients can reach directly (S3): downloads and uploads then go by presigned URL, so large
+   * bytes never pass through the API. Absent on the Postgres store, whose bytes only the API can serve.
+   */
+  readonly direct?: DirectBlobAccess;
+}
+
+/** Presigned URLs of a store that clients can reach directly, and the staged uploads behind them. */
+export interface DirectBlobAccess {
+  /** A URL that GETs the blob's bytes (Range works on it) until `expiresSeconds` from now. */
+  presignGet(sha256: string, expiresSeconds: number, options?: { filename?: string }): Promise<string>;
+  /**
+   * A URL (and the headers the client must send with it) that accepts exactly one PUT of the declared bytes into the
+   * staging area of upload `uploadId`. Nothing PUT there is a blob until `adoptUpload` checked it.
+   */
+  presignUpload(uploadId: string, expected: { byteSize: number; sha256: string }, expiresSeconds: number): Promise<PresignedPut>;
+  /**
+   * Checks what was PUT for `uploadId` (size, then sha256) and makes it the blob; null when nothing was PUT yet. A
+   * refused object is deleted (a `BlobCheckError` says why), so the client can PUT again.
+   */
+  adoptUpload(uploadId: string, contentType: string, expected: { byteSize: number; sha256: string }): Promise<StoredBlob | null>;
+}
+
+export interface PresignedPut {
+  url: string;
+  headers: { name: string; value: string }[];
 }
 
 /** What a streamed write must match; each one is checked while or right after the bytes arrive. */
@@ -75,11 +101,12 @@ export interface StoredBlob {
 
 /**
  * How queued jobs reach a worker. The job rows in PostgreSQL are the truth; a dispatcher only makes a worker look
- * sooner (local pool: wake the worker processes; Lambda: invoke the function once per job). Losing a dispatch is
+ * sooner (local pool: wake the worker processes; Lambda: invoke the function once per job; Batch: start GPU workers
+ * that drain the table). Losing a dispatch is
  * harmless: pool workers also poll, and a Lambda job can be re-dispatched. Implemented in src/dispatch/.
  */
 export interface Dispatcher {
-  readonly kind: "local" | "lambda" | "none";
+  readonly kind: "local" | "lambda" | "batch" | "none";
   dispatch(jobIds: string[]): Promise<void>;
   close(): Promise<void>;
 }

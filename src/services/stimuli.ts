@@ -5,7 +5,7 @@ import type { ModelRecord } from "../store/models.js";
 import type { Page } from "../store/pagination.js";
 import { shapeKey, type StimulusRecord, type StimulusSetRecord, type StimulusTensorRecord } from "../store/stimuli.js";
 import type { Store } from "../store/store.js";
-import { requireRole, type Caller, type RequestContext } from "./authorization.js";
+import { requireReader, requireRole, viewerOf, type Caller, type RequestContext } from "./authorization.js";
 import {
   checkSampleRate,
   checkStimulusFile,
@@ -102,13 +102,13 @@ export class StimulusService {
   }
 
   async getSet(caller: Caller, id: string): Promise<StimulusSetRecord | null> {
-    const ctx = requireRole(caller, "READER");
-    return isUuid(id) ? this.store.stimuli.findSet(ctx.groupId, id) : null;
+    const viewer = requireReader(caller);
+    return isUuid(id) ? this.store.stimuli.findVisibleSet(viewer, id) : null;
   }
 
   async listSets(caller: Caller, args: { first?: number | null; after?: string | null }): Promise<Page<StimulusSetRecord>> {
-    const ctx = requireRole(caller, "READER");
-    return this.store.stimuli.listSets(ctx.groupId, readPageArgs(args));
+    const viewer = requireReader(caller);
+    return this.store.stimuli.listSets(viewer, readPageArgs(args));
   }
 
   async listStimuli(
@@ -116,15 +116,15 @@ export class StimulusService {
     setId: string,
     args: { first?: number | null; after?: string | null; label?: string | null },
   ): Promise<Page<StimulusRecord>> {
-    const ctx = requireRole(caller, "READER");
-    const set = isUuid(setId) ? await this.store.stimuli.findSet(ctx.groupId, setId) : null;
-    if (!set) throw new AppError("NOT_FOUND", `setId: no stimulus set '${setId}' in this group`);
+    const viewer = requireReader(caller);
+    const set = isUuid(setId) ? await this.store.stimuli.findVisibleSet(viewer, setId) : null;
+    if (!set) throw new AppError("NOT_FOUND", `setId: no stimulus set '${setId}' visible to this caller`);
     return this.store.stimuli.listStimuli(set.id, { ...readPageArgs(args), label: args.label ?? undefined });
   }
 
   async getStimulus(caller: Caller, id: string): Promise<StimulusRecord | null> {
-    const ctx = requireRole(caller, "READER");
-    return isUuid(id) ? this.store.stimuli.findStimulus(ctx.groupId, id) : null;
+    const viewer = requireReader(caller);
+    return isUuid(id) ? this.store.stimuli.findVisibleStimulus(viewer, id) : null;
   }
 
   tensors(stimulusId: string): Promise<StimulusTensorRecord[]> {
@@ -235,7 +235,7 @@ export class StimulusService {
   }
 
   private async modelFor(ctx: RequestContext, modelId: string, set: StimulusSetRecord): Promise<ModelRecord> {
-    const model = isUuid(modelId) ? await this.store.models.findVisible(ctx.groupId, modelId) : null;
+    const model = isUuid(modelId) ? await this.store.models.findVisible(viewerOf(ctx), modelId) : null;
     if (!model) throw new AppError("NOT_FOUND", `modelId: no model '${modelId}' visible to this group`);
     if (model.modality !== set.modality) {
       throw new AppError("BAD_USER_INPUT", `modelId: model '${model.name}' takes ${model.modality} input; set '${set.name}' is ${set.modality}`);

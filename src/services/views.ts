@@ -6,3 +6,5 @@ export type { MetamerRecord as MetamerView } from "../store/metamers.js";
 export type { Page } from "../store/pagination.js";
 // The database's enums that the API exposes as they are (declared once, in prisma/schema.prisma).
 export { JobStatus, Modality, Role, TrainingRegime, UploadPurpose } from "../store/enums.js";
+export { ShareObjectKind, ShareTargetKind } from "../store/enums.js";
+export type { ShareView } from "./sharing.js";

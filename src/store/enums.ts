@@ -3,3 +3,4 @@
 export type { JobKind, ModelSource, UploadStatus, Visibility } from "../generated/prisma/enums.js";
 // Values too: the API's enums are these objects (declared once, in prisma/schema.prisma).
 export { JobStatus, Modality, Role, TrainingRegime, UploadPurpose } from "../generated/prisma/enums.js";
+export { ShareObjectKind, ShareTargetKind } from "../generated/prisma/enums.js";

@@ -13,11 +13,42 @@ export interface ApiKeyRecord {
   name: string;
   prefix: string;
   role: Role;
+  /** the hub operator's key: creates groups */
+  instanceAdmin: boolean;
+  /** refused at authentication from this instant on; null: never */
+  expiresAt: Date | null;
   revokedAt: Date | null;
+  lastUsedAt: Date | null;
   createdAt: Date;
 }
 
-const keyColumns = { id: true, groupId: true, name: true, prefix: true, role: true, revokedAt: true, createdAt: true } as const;
+export interface NewApiKey {
+  groupId: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  role: Role;
+  instanceAdmin?: boolean;
+  expiresAt?: Date | null;
+}
+
+export interface GroupSummary extends GroupRecord {
+  /** keys neither revoked nor expired at the time given to listGroups */
+  activeKeys: number;
+}
+
+const keyColumns = {
+  id: true,
+  groupId: true,
+  name: true,
+  prefix: true,
+  role: true,
+  instanceAdmin: true,
+  expiresAt: true,
+  revokedAt: true,
+  lastUsedAt: true,
+  createdAt: true,
+} as const;
 
 /** Groups (labs), their API keys (stored as sha256 hashes) and blob grants. */
 export class GroupStore {
@@ -35,17 +66,27 @@ export class GroupStore {
     return this.db.group.findUnique({ where: { id } });
   }
 
-  /** The group created first (`local`, made by the first `npm start`): its ADMIN keys administer the whole hub. */
+  /** The group created first (`local` of the first `npm start`, `admin` of a cloud bootstrap). */
   async firstGroupId(): Promise<string | null> {
     const first = await this.db.group.findFirst({ orderBy: [{ createdAt: "asc" }, { id: "asc" }], select: { id: true } });
     return first?.id ?? null;
+  }
+
+  /** Every group, oldest first, with its count of usable keys at `now` (bounded by `first`). */
+  async listGroups(now: Date, first: number): Promise<GroupSummary[]> {
+    const rows = await this.db.group.findMany({
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      take: first,
+      include: { _count: { select: { apiKeys: { where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } } } } },
+    });
+    return rows.map(({ _count, ...g }) => ({ ...g, activeKeys: _count.apiKeys }));
   }
 
   countGroups(): Promise<number> {
     return this.db.group.count();
   }
 
-  createApiKey(input: { groupId: string; name: string; prefix: string; hash: string; role: Role }): Promise<ApiKeyRecord> {
+  createApiKey(input: NewApiKey): Promise<ApiKeyRecord> {
     return this.db.apiKey.create({ data: input, select: keyColumns });
   }
 
@@ -57,9 +98,9 @@ export class GroupStore {
     return this.db.apiKey.findMany({ where: { groupId }, select: keyColumns, orderBy: { createdAt: "asc" } });
   }
 
-  /** Marks a key revoked; returns false when the group has no such key. */
-  async revokeApiKey(groupId: string, keyId: string): Promise<boolean> {
-    const r = await this.db.apiKey.updateMany({ where: { id: keyId, groupId, revokedAt: null }, data: { revokedAt: new Date() } });
+  /** Marks a key revoked at `at`; returns false when the group has no such active key. */
+  async revokeApiKey(groupId: string, keyId: string, at: Date = new Date()): Promise<boolean> {
+    const r = await this.db.apiKey.updateMany({ where: { id: keyId, groupId, revokedAt: null }, data: { revokedAt: at } });
     return r.count > 0;
   }
 

@@ -1,4 +1,5 @@
 import type { DbOrTx } from "./db.js";
+import { VisibilityStore, type Viewer } from "./visibility.js";
 import { Prisma } from "./db.js";
 import type { JobKind, JobStatus } from "../generated/prisma/enums.js";
 
@@ -60,6 +61,8 @@ export interface BatchRecord {
   config: Record<string, unknown>;
   seed: number;
   idempotencyKey: string | null;
+  /** metrics/config-hash.ts: what results are keyed by */
+  configHash: string;
   cancelledAt: Date | null;
   createdAt: Date;
 }
@@ -329,7 +332,7 @@ export class JobStore {
 
   // --- synthesis batches ---
 
-  async createBatch(input: Omit<BatchRecord, "id" | "cancelledAt" | "createdAt">): Promise<BatchRecord> {
+  async createBatch(input: Omit<BatchRecord, "id" | "cancelledAt" | "createdAt" | "configHash"> & { configHash?: string }): Promise<BatchRecord> {
     const row = await this.db.synthesisBatch.create({
       data: { ...input, config: input.config as Prisma.InputJsonValue },
     });
@@ -338,6 +341,13 @@ export class JobStore {
 
   async findBatch(groupId: string, id: string): Promise<BatchRecord | null> {
     const row = await this.db.synthesisBatch.findFirst({ where: { id, groupId } });
+    return row ? { ...row, config: row.config as Record<string, unknown> } : null;
+  }
+
+  /** A batch the viewer may read (own or shared: src/store/visibility.ts), or null. */
+  async findVisibleBatch(viewer: Viewer, id: string): Promise<BatchRecord | null> {
+    if (!(await new VisibilityStore(this.db).isVisible(viewer, "SYNTHESIS_BATCH", id))) return null;
+    const row = await this.db.synthesisBatch.findUnique({ where: { id } });
     return row ? { ...row, config: row.config as Record<string, unknown> } : null;
   }
 

@@ -2,6 +2,7 @@ import type { DbOrTx } from "./db.js";
 import { Prisma } from "./db.js";
 import type { Modality, ModelSource, TrainingRegime, Visibility } from "../generated/prisma/enums.js";
 import { afterTimeId, timeIdKey, toPage, type Page } from "./pagination.js";
+import { asViewer, VisibilityStore, type Viewer } from "./visibility.js";
 
 /** An op on the path from the input to a layer that has no gradient rule (stored as JSON). */
 export interface UnsupportedOpRecord {
@@ -52,8 +53,12 @@ export type NewModel = Omit<ModelRecord, "id" | "version" | "createdAt" | "visib
 };
 
 export interface ModelFilter {
-  name?: string;
-  modality?: Modality;
+  name?: string | null;
+  modality?: Modality | null;
+  /** The filter grammar (README): a list matches any of its values; every field given must hold. */
+  names?: string[] | null;
+  modalities?: Modality[] | null;
+  regimes?: TrainingRegime[] | null;
 }
 
 type ModelRow = Prisma.ModelGetPayload<object>;
@@ -82,9 +87,6 @@ function toRecord(r: ModelRow): ModelRecord {
     createdAt: r.createdAt,
   };
 }
-
-/** What a group may see: its own models and models shared by anyone. */
-const visibleTo = (groupId: string): Prisma.ModelWhereInput => ({ OR: [{ groupId }, { visibility: "SHARED" }] });
 
 export class ModelStore {
   constructor(private readonly db: DbOrTx) {}
@@ -130,9 +132,14 @@ export class ModelStore {
     return toRecord(row);
   }
 
-  /** A model the group may read, or null (another group's private model is indistinguishable from a missing one). */
-  async findVisible(groupId: string, id: string): Promise<ModelRecord | null> {
-    const row = await this.db.model.findFirst({ where: { AND: [{ id }, visibleTo(groupId)] } });
+  /**
+   * A model the viewer may read (src/store/visibility.ts: own, shared, of a shared study, or a shared batch's
+   * generator), or null: another group's private model is indistinguishable from a missing one. `kind` MODEL_FILE
+   * asks for the stricter right to use its ONNX file (synthesis, recognition, download).
+   */
+  async findVisible(viewer: Viewer | string, id: string, kind: "MODEL" | "MODEL_FILE" = "MODEL"): Promise<ModelRecord | null> {
+    if (!(await new VisibilityStore(this.db).isVisible(asViewer(viewer), kind, id))) return null;
+    const row = await this.db.model.findUnique({ where: { id } });
     return row ? toRecord(row) : null;
   }
 
@@ -156,12 +163,15 @@ export class ModelStore {
   }
 
   /** Newest first; keyset pagination on (createdAt, id). */
-  async list(groupId: string, opts: { first: number; after?: string | null; filter?: ModelFilter }): Promise<Page<ModelRecord>> {
+  async list(viewer: Viewer | string, opts: { first: number; after?: string | null; filter?: ModelFilter }): Promise<Page<ModelRecord>> {
     const where: Prisma.ModelWhereInput = {
       AND: [
-        visibleTo(groupId),
+        await new VisibilityStore(this.db).where(asViewer(viewer), "MODEL"),
         opts.filter?.name ? { name: opts.filter.name } : {},
         opts.filter?.modality ? { modality: opts.filter.modality } : {},
+        opts.filter?.names ? { name: { in: opts.filter.names } } : {},
+        opts.filter?.modalities ? { modality: { in: opts.filter.modalities } } : {},
+        opts.filter?.regimes ? { trainingRegime: { in: opts.filter.regimes } } : {},
       ],
     };
     let keyset: Prisma.ModelWhereInput = {};

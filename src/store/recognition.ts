@@ -1,5 +1,6 @@
 import type { DbOrTx } from "./db.js";
 import type { StimulusRecord } from "./stimuli.js";
+import { rowGroupViewer, visibleSql } from "./visibility.js";
 
 /**
  * Recognition rows: one per (recognizer, metamer) or (recognizer, natural stimulus). The unique indexes on
@@ -62,15 +63,21 @@ export class RecognitionStore {
   }
 
   /**
-   * Recognizers for newly finished metamers: models of the metamers' group or shared with it, with an ONNX file,
+   * Recognizers for newly finished metamers: models of the metamers' group or shared with it, and models of groups the
+   * metamers' batch is shared with (src/store/visibility.ts), with an ONNX file,
    * the generator's modality and input shape (so the metamer tensor is a valid input; each model normalises inside
    * itself), and a label space that contains the stimulus' label. The generator itself is included (it gives the
    * GENERATOR observer). Returns recognizer -> metamer ids still to classify (validated metamers only) and the
    * natural stimuli of those metamers it has not classified.
    */
   async recognizersForMetamers(metamerIds: string[]): Promise<{ recognizerId: string; groupId: string; metamerIds: string[]; stimulusIds: string[] }[]> {
+    const now = new Date();
     const rows = await this.db.$queryRaw<{ recognizerId: string; groupId: string; metamerIds: string[]; stimulusIds: string[] }[]>`
-      SELECT r.id AS "recognizerId", m."groupId", array_agg(m.id ORDER BY m.id)::text[] AS "metamerIds",
+      SELECT r.id AS "recognizerId",
+             -- whose work (and results) it is: the recognizer's group when it sees the metamers (its own, or shared
+             -- with it), else the metamers' group using a recognizer shared with it
+             CASE WHEN ${visibleSql(rowGroupViewer(`r."groupId"`, now), "METAMER", "m")} THEN r."groupId" ELSE m."groupId" END AS "groupId",
+             array_agg(m.id ORDER BY m.id)::text[] AS "metamerIds",
              -- The metamers' natural stimuli too, when this recognizer has not classified them yet: they give the
              -- natural point of its recognizability curves.
              COALESCE(array_agg(DISTINCT s.id) FILTER (WHERE NOT EXISTS (
@@ -78,13 +85,16 @@ export class RecognitionStore {
         FROM "Metamer" m
         JOIN "Stimulus" s ON s.id = m."stimulusId"
         JOIN "Model" g ON g.id = m."modelId"
-        JOIN "Model" r ON (r."groupId" = m."groupId" OR r.visibility = 'SHARED')
+        -- Pairs by the visibility rule: the recognizer's group sees the metamer (its own, or a batch shared with it:
+        -- the results are then that group's), or the metamer's group may use the recognizer (a model shared with it).
+        JOIN "Model" r ON (${visibleSql(rowGroupViewer(`r."groupId"`, now), "METAMER", "m")}
+                           OR ${visibleSql(rowGroupViewer(`m."groupId"`, now), "MODEL_FILE", "r")})
                       AND r.modality = g.modality AND r."inputShape" = g."inputShape"
                       AND r.sha256 IS NOT NULL AND r."outputName" IS NOT NULL
                       AND s.label = ANY(r."classLabels")
        WHERE m.id = ANY(${metamerIds}::uuid[]) AND m.passed
          AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = r.id AND x."metamerId" = m.id)
-       GROUP BY r.id, m."groupId"`;
+       GROUP BY r.id, 2`;
     return rows;
   }
 
@@ -93,10 +103,13 @@ export class RecognitionStore {
    * modality; metamers also need the same input shape; labels in its label space) and has not classified yet.
    */
   async unrecognizedFor(recognizerId: string): Promise<{ metamerIds: string[]; stimulusIds: string[] }> {
+    // The same pairing as recognizersForMetamers: metamers its group sees, or of a group that may use it.
+    const now = new Date();
     const metamers = await this.db.$queryRaw<{ id: string }[]>`
       SELECT m.id
         FROM "Model" r
-        JOIN "Metamer" m ON m."groupId" = r."groupId" AND m.passed
+        JOIN "Metamer" m ON m.passed AND (${visibleSql(rowGroupViewer(`r."groupId"`, now), "METAMER", "m")}
+                                          OR ${visibleSql(rowGroupViewer(`m."groupId"`, now), "MODEL_FILE", "r")})
         JOIN "Model" g ON g.id = m."modelId" AND g.modality = r.modality AND g."inputShape" = r."inputShape"
         JOIN "Stimulus" s ON s.id = m."stimulusId" AND s.label = ANY(r."classLabels")
        WHERE r.id = ${recognizerId}::uuid
@@ -109,7 +122,12 @@ export class RecognitionStore {
         JOIN "Stimulus" s ON s."setId" = st.id AND s.label = ANY(r."classLabels")
        WHERE r.id = ${recognizerId}::uuid
          AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = r.id AND x."stimulusId" = s.id)
-       ORDER BY s.id`;
+      UNION
+      -- the natural stimuli of the metamers above (another group's, when shared), for the curves' natural point
+      SELECT m."stimulusId" FROM "Metamer" m
+       WHERE m.id = ANY(${metamers.map((r) => r.id)}::uuid[])
+         AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = ${recognizerId}::uuid AND x."stimulusId" = m."stimulusId")
+       ORDER BY 1`;
     return { metamerIds: metamers.map((r) => r.id), stimulusIds: stimuli.map((r) => r.id) };
   }
 

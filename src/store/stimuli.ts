@@ -2,6 +2,7 @@ import type { DbOrTx } from "./db.js";
 import type { Modality } from "../generated/prisma/enums.js";
 import { AppError } from "../errors.js";
 import { afterTimeId, decodeCursor, timeIdKey, toPage, type Page } from "./pagination.js";
+import { asViewer, VisibilityStore, type Viewer } from "./visibility.js";
 
 export interface StimulusSetRecord {
   id: string;
@@ -53,13 +54,19 @@ export class StimulusStore {
     return this.db.stimulusSet.create({ data: input });
   }
 
-  /** The group's set, or null (other groups' sets do not exist for the caller). */
+  /** The group's own set, or null (for acts on it: adding stimuli). */
   findSet(groupId: string, id: string): Promise<StimulusSetRecord | null> {
     return this.db.stimulusSet.findFirst({ where: { id, groupId } });
   }
 
-  async listSets(groupId: string, opts: { first: number; after?: string | null }): Promise<Page<StimulusSetRecord>> {
-    const where = { groupId };
+  /** A set the viewer may read (own or shared: src/store/visibility.ts), or null. */
+  async findVisibleSet(viewer: Viewer, id: string): Promise<StimulusSetRecord | null> {
+    return (await new VisibilityStore(this.db).isVisible(viewer, "STIMULUS_SET", id)) ? this.db.stimulusSet.findUnique({ where: { id } }) : null;
+  }
+
+  /** The sets the viewer may read (own and shared), newest first. */
+  async listSets(viewer: Viewer | string, opts: { first: number; after?: string | null }): Promise<Page<StimulusSetRecord>> {
+    const where = await new VisibilityStore(this.db).where(asViewer(viewer), "STIMULUS_SET");
     let keyset = {};
     if (opts.after) {
       keyset = afterTimeId(opts.after);
@@ -113,7 +120,12 @@ export class StimulusStore {
     });
   }
 
-  /** A stimulus of the group, or null. */
+  /** A stimulus the viewer may read (of a visible set, or the natural stimulus of a shared batch), or null. */
+  async findVisibleStimulus(viewer: Viewer, id: string): Promise<StimulusRecord | null> {
+    return (await new VisibilityStore(this.db).isVisible(viewer, "STIMULUS", id)) ? this.db.stimulus.findUnique({ where: { id } }) : null;
+  }
+
+  /** A stimulus of the group, or null (for acts on the group's own data). */
   findStimulus(groupId: string, id: string): Promise<StimulusRecord | null> {
     return this.db.stimulus.findFirst({ where: { id, groupId } });
   }

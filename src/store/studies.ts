@@ -1,5 +1,6 @@
 import type { DbOrTx } from "./db.js";
 import type { Modality } from "../generated/prisma/enums.js";
+import { asViewer, visibleSql, type Viewer } from "./visibility.js";
 
 /**
  * Imported published studies (e.g. feather2023): the Study row, its reference models (metadata only), their stages,
@@ -152,14 +153,14 @@ export class StudyStore {
     return inserted;
   }
 
-  /** The group's studies with row counts (counted in SQL). */
-  async list(groupId: string): Promise<StudySummary[]> {
+  /** The studies the viewer may read (own and shared: src/store/visibility.ts) with row counts (counted in SQL). */
+  async list(viewer: Viewer | string): Promise<StudySummary[]> {
     const rows = await this.db.$queryRaw<(StudyRecord & { models: bigint; humanScores: bigint; crossModelResults: bigint })[]>`
       SELECT s.id, s."groupId", s.key, s.name, s.source, s."importedAt",
              (SELECT count(*) FROM "Model" m WHERE m."studyId" = s.id) AS models,
              (SELECT count(*) FROM "HumanScore" h WHERE h."studyId" = s.id) AS "humanScores",
              (SELECT count(*) FROM "CrossModelResult" c WHERE c."studyId" = s.id) AS "crossModelResults"
-        FROM "Study" s WHERE s."groupId" = ${groupId}::uuid ORDER BY s."importedAt"`;
+        FROM "Study" s WHERE ${visibleSql(asViewer(viewer), "STUDY", "s")} ORDER BY s."importedAt"`;
     return rows.map((r) => ({
       ...r,
       models: Number(r.models),

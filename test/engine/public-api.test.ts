@@ -18,17 +18,19 @@ const PUBLIC_NAMES = [
   "checkStaticMemory", "estimateStaticTensors", "publicOrtMessage",
   // gradients and sessions
   "buildGradientGraph", "checkDifferentiable", "gradientOpset", "GRADIENT_IO", "RULES", "NO_GRADIENT_OPS", "probeModel",
-  "ForwardSession", "GradientSession", "EngineSessionCache", "useExecutionProviders",
+  "ForwardSession", "GradientSession", "EngineSessionCache", "useExecutionProviders", "activeExecutionProvider",
   // synthesis
   "resolveSynthesisConfig", "totalSteps", "FEATHER_2023_DEFAULTS", "ADAM_RANGE_PENALTY_DEFAULTS", "DEFAULT_MAX_TOTAL_STEPS",
   "initialNoise", "noiseSeed", "encodeCheckpoint", "decodeCheckpoint", "MetamerSynthesis",
   // validation
   "METRICS", "similarity", "snr", "prepareActivations", "preparedSimilarity", "samplePairs", "nullDistribution", "quantile",
   "DEFAULT_NULL_PAIRS", "NULL_QUANTILES", "certify", "argmax",
+  "augment", "resolveAugmentation", "DEFAULT_REFERENCE_PAIRS", "MAX_REFERENCE_PAIRS", "MIN_POWERED_NULL_PAIRS",
+  "NullAccumulator", "referenceNull", "referencePairCount", "referencePools",
   // statistics
   "pearson", "spearman", "kendallTau", "rank", "argsort", "mean", "sem", "sampleStd", "quantileSorted", "bootstrap",
   "bootstrapMean", "percentileSummary", "DEFAULT_BOOTSTRAP", "mixedF", "repeatedMeasuresF", "permutationMixed",
-  "permutationRepeatedMeasures", "DEFAULT_PERMUTATIONS", "SeededRandom",
+  "permutationRepeatedMeasures", "permutationObserverMixed", "DEFAULT_PERMUTATIONS", "SeededRandom",
   // media codec
   "sniffKind", "contentTypeOf", "checkStimulusFile", "checkSampleRate", "checkTensorSize", "imageMetadata", "imageToTensor",
   "renderImage", "readWavInfo", "decodeWav", "resample", "audioToTensor", "renderAudio", "decodeRendering", "float32Bytes",

@@ -32,11 +32,11 @@ export interface TestApp {
 }
 
 export async function startTestApp(
-  options: { config?: Partial<AppConfig>; routes?: AppDeps["routes"]; log?: AppDeps["log"] } = {},
+  options: { config?: Partial<AppConfig>; routes?: AppDeps["routes"]; log?: AppDeps["log"]; clock?: AppDeps["clock"] } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase({ blobChunkBytes: options.config?.blobChunkBytes });
+  const db = await createTestDatabase({ blobChunkBytes: options.config?.blobChunkBytes, s3: options.config?.s3 });
   const config = defaultConfig({ port: 0, logLevel: "silent", ...options.config });
-  const app = await createApp(config, { store: db.store, log: options.log ?? createLogger("silent"), routes: options.routes });
+  const app = await createApp(config, { store: db.store, log: options.log ?? createLogger("silent"), routes: options.routes, clock: options.clock });
   const url = await app.listen(0, "127.0.0.1");
   return {
     url,

@@ -5,6 +5,7 @@ import pg from "pg";
 import { inject } from "vitest";
 import type { PgConfig } from "../../src/store/pg-config.js";
 import { Store } from "../../src/store/store.js";
+import type { S3BlobConfig } from "../../src/store/s3-blob-store.js";
 
 import { TEMPLATE_DATABASE } from "./constants.js";
 
@@ -32,13 +33,16 @@ async function adminQuery(server: PgConfig, sql: string): Promise<void> {
   }
 }
 
-/** A fresh, fully migrated database (a copy of the template) and a Store connected to it (`blobChunkBytes`: small chunks for blob tests). */
-export async function createTestDatabase(options: { blobChunkBytes?: number } = {}): Promise<TestDatabase> {
+/**
+ * A fresh, fully migrated database (a copy of the template) and a Store connected to it (`blobChunkBytes`: small chunks
+ * for blob tests; `s3`: blob bytes in that bucket, test/helpers/s3.ts).
+ */
+export async function createTestDatabase(options: { blobChunkBytes?: number; s3?: S3BlobConfig } = {}): Promise<TestDatabase> {
   const server = inject("pgServer");
   const name = `t_${randomBytes(6).toString("hex")}`;
   await adminQuery(server, `CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
   const config: PgConfig = { ...server, database: name };
-  const store = Store.connect(config, { poolSize: 4, blobChunkBytes: options.blobChunkBytes });
+  const store = Store.connect(config, { poolSize: 4, blobChunkBytes: options.blobChunkBytes, s3: options.s3 });
   return {
     config,
     store,

@@ -11,3 +11,4 @@ export {
   type PermutationOptions,
   type PermutationTestResult,
 } from "./permutation.js";
+export { permutationObserverMixed } from "./observer-permutation.js";

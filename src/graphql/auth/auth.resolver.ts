@@ -8,6 +8,7 @@ export class Me {
   @Field() groupName: string;
   @Field(() => RoleEnum) role: RoleEnum;
   @Field(() => ID) apiKeyId: string;
+  @Field({ description: "the hub operator's key: may create groups" }) instanceAdmin: boolean;
 }
 
 @ObjectType()
@@ -16,7 +17,10 @@ export class ApiKeyInfo {
   @Field() name: string;
   @Field({ description: "the first characters of the key, to tell keys apart" }) prefix: string;
   @Field(() => RoleEnum) role: RoleEnum;
+  @Field() instanceAdmin: boolean;
+  @Field(() => Date, { nullable: true, description: "refused from this instant on; null: never" }) expiresAt: Date | null;
   @Field(() => Date, { nullable: true }) revokedAt: Date | null;
+  @Field(() => Date, { nullable: true }) lastUsedAt: Date | null;
   @Field(() => Date) createdAt: Date;
 }
 
@@ -26,6 +30,8 @@ export class IssuedApiKey {
   @Field({ description: "the secret; shown only now, stored hashed" }) key: string;
   @Field() prefix: string;
   @Field(() => RoleEnum) role: RoleEnum;
+  @Field() instanceAdmin: boolean;
+  @Field(() => Date, { nullable: true }) expiresAt: Date | null;
 }
 
 @Resolver()
@@ -40,13 +46,15 @@ export class AuthResolver {
     return ctx.services.auth.listApiKeys(ctx.caller);
   }
 
-  @Mutation(() => IssuedApiKey, { description: "ADMIN: a new API key for the caller's group" })
+  @Mutation(() => IssuedApiKey, { description: "ADMIN: a new API key for the caller's group (the secret is returned only now)" })
   createApiKey(
-    @Arg("name") name: string,
+    @Arg("name", { description: "a label to tell keys apart" }) name: string,
     @Arg("role", () => RoleEnum) role: RoleEnum,
     @Ctx() ctx: GraphQLContext,
+    @Arg("expiresAt", () => Date, { nullable: true, description: "refused from this instant on (must be in the future)" }) expiresAt?: Date,
+    @Arg("instanceAdmin", () => Boolean, { nullable: true, description: "instance admins only: the new key is one too" }) instanceAdmin?: boolean,
   ) {
-    return ctx.services.auth.createApiKey(ctx.caller, name, role);
+    return ctx.services.auth.createApiKey(ctx.caller, name, role, { expiresAt, instanceAdmin });
   }
 
   @Mutation(() => Boolean, { description: "ADMIN: revoke one of the group's API keys" })

@@ -1,12 +1,14 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Args, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../context.js";
 import {
-  CurvePoint, Idiosyncrasy, MatrixCell, ObserverEnum, PermutationTest, Recognizability, StudyModalityEnum,
+  CurvePoint, Idiosyncrasy, MatrixCell, ObserverEnum, PermutationTest, Recognizability, ResultSourceArgs, StudyModalityEnum,
 } from "./metrics.types.js";
 
 @Resolver()
 export class MetricsResolver {
-  @Query(() => Recognizability, { description: "How well an observer recognizes a model's metamers at one stage (stage 'FINAL' = the last)" })
+  @Query(() => Recognizability, {
+    description: "How well an observer recognizes a model's metamers at one stage (a tensor name or label; 'FINAL' = the last)",
+  })
   recognizability(
     @Arg("modelId", () => ID) modelId: string,
     @Arg("stage") stage: string,
@@ -14,9 +16,10 @@ export class MetricsResolver {
     @Arg("recognizerId", () => ID, { nullable: true }) recognizerId: string | null,
     @Arg("seed", () => Int, { defaultValue: 0 }) seed: number,
     @Arg("resamples", () => Int, { defaultValue: 1000 }) resamples: number,
+    @Args(() => ResultSourceArgs) source: ResultSourceArgs,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.metrics.recognizability(ctx.caller, { modelId, stage, observer, recognizerId, seed, resamples });
+    return ctx.services.metrics.recognizability(ctx.caller, { modelId, stage, observer, recognizerId, seed, resamples, ...source });
   }
 
   @Query(() => [CurvePoint], { description: "One point per stage in network order, natural stimuli first" })
@@ -24,19 +27,22 @@ export class MetricsResolver {
     @Arg("modelId", () => ID) modelId: string,
     @Arg("observer", () => ObserverEnum) observer: ObserverEnum,
     @Arg("recognizerId", () => ID, { nullable: true }) recognizerId: string | null,
+    @Args(() => ResultSourceArgs) source: ResultSourceArgs,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.metrics.recognizabilityCurve(ctx.caller, { modelId, observer, recognizerId });
+    return ctx.services.metrics.recognizabilityCurve(ctx.caller, { modelId, observer, recognizerId, ...source });
   }
 
   @Query(() => [MatrixCell], { description: "Accuracy of each recognizer on each generator's validated metamers (pairs without data are absent)" })
   crossModelMatrix(
     @Arg("generatorIds", () => [ID]) generatorIds: string[],
-    @Arg("recognizerIds", () => [ID]) recognizerIds: string[],
-    @Arg("stage", { defaultValue: "FINAL", description: "a stage name, or FINAL for each generator's last stage" }) stage: string,
+    @Arg("recognizerIds", () => [ID], { nullable: true, description: "the recognizers; or panelId; neither: every recognizer with results" })
+    recognizerIds: string[] | null,
+    @Arg("stage", { defaultValue: "FINAL", description: "a tensor name or stage label, or FINAL for each generator's last stage" }) stage: string,
+    @Args(() => ResultSourceArgs) source: ResultSourceArgs,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.metrics.crossModelMatrix(ctx.caller, { generatorIds, recognizerIds, stage });
+    return ctx.services.metrics.crossModelMatrix(ctx.caller, { generatorIds, recognizerIds, stage, ...source });
   }
 
   @Query(() => Idiosyncrasy, { description: "Human vs other-model recognizability across (model, stage) points" })
@@ -47,9 +53,10 @@ export class MetricsResolver {
     @Arg("studyId", () => ID, { nullable: true }) studyId: string | null,
     @Arg("seed", () => Int, { defaultValue: 0 }) seed: number,
     @Arg("resamples", () => Int, { defaultValue: 1000 }) resamples: number,
+    @Args(() => ResultSourceArgs) source: ResultSourceArgs,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.metrics.idiosyncrasy(ctx.caller, { modality, excludeStages, studyId, seed, resamples });
+    return ctx.services.metrics.idiosyncrasy(ctx.caller, { modality, excludeStages, studyId, seed, resamples, ...source });
   }
 
   @Query(() => PermutationTest, { description: "Model A vs model B: permutation ANOVA (model x stage) over participants" })
@@ -62,16 +69,6 @@ export class MetricsResolver {
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.metrics.compareRecognizability(ctx.caller, { modelA, modelB, observer, permutations, seed });
-  }
-
-  @Query(() => PermutationTest, { description: "Humans vs the generating model: permutation ANOVA (observer x stage) over participants" })
-  humanVsModel(
-    @Arg("modelId", () => ID) modelId: string,
-    @Arg("permutations", () => Int, { defaultValue: 10000 }) permutations: number,
-    @Arg("seed", () => Int, { defaultValue: 0 }) seed: number,
-    @Ctx() ctx: GraphQLContext,
-  ) {
-    return ctx.services.metrics.humanVsModel(ctx.caller, { modelId, permutations, seed });
   }
 
   @Mutation(() => [ID], {

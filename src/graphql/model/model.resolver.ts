@@ -23,8 +23,7 @@ export class ModelResolver {
     @Arg("after", () => String, { nullable: true }) after?: string,
     @Arg("filter", () => ModelFilter, { nullable: true }) filter?: ModelFilter,
   ) {
-    const f = filter ? { name: filter.name ?? undefined, modality: filter.modality ?? undefined } : undefined;
-    return toConnection(await ctx.services.models.list(ctx.caller, { first, after, filter: f }), toModel, !!after);
+    return toConnection(await ctx.services.models.list(ctx.caller, { first, after, filter }), toModel, !!after);
   }
 
   @FieldResolver(() => [Layer], { description: "the layer catalogue in topological order" })

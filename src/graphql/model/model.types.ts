@@ -14,6 +14,7 @@ export class UnsupportedOp {
 
 @ObjectType({ description: "A stage of a model: a floating-point intermediate tensor" })
 export class Layer {
+  @Field(() => ID, { description: "the model this layer belongs to (with name, the layer's identity)" }) modelId: string;
   @Field({ description: "the tensor name" }) name: string;
   @Field(() => String, { nullable: true, description: "friendly stage name from stageLabels" }) label: string | null;
   @Field(() => [Int]) shape: number[];
@@ -49,7 +50,7 @@ export class Model {
   @Field(() => Training) training: Training;
   @Field(() => JSONObjectResolver, { description: "friendly stage name -> tensor name" }) stageLabels: Record<string, string>;
   @Field() source: string;
-  @Field() visibility: string;
+  @Field({ deprecationReason: "not read for access any more: see shares (share, shares)" }) visibility: string;
   @Field(() => Date) createdAt: Date;
   // `layers` is resolved by ModelResolver
 }
@@ -79,8 +80,11 @@ export class RegisterModelInput {
   stageLabels?: Record<string, unknown> | null;
 }
 
-@InputType()
+@InputType({ description: "Models matching every field given; a list matches any of its values (README: the filter grammar)" })
 export class ModelFilter {
   @Field(() => String, { nullable: true }) name?: string | null;
   @Field(() => ModalityEnum, { nullable: true }) modality?: ModalityEnum | null;
+  @Field(() => [String], { nullable: true, description: "any of these names" }) names?: string[] | null;
+  @Field(() => [ModalityEnum], { nullable: true }) modalities?: ModalityEnum[] | null;
+  @Field(() => [TrainingRegimeEnum], { nullable: true, description: "training regimes" }) regimes?: TrainingRegimeEnum[] | null;
 }

@@ -1,5 +1,6 @@
 import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../context.js";
+import { PermutationTest } from "../metrics/metrics.types.js";
 
 @ObjectType({ description: "A published study imported as external data" })
 export class Study {
@@ -38,8 +39,28 @@ export class StudyImport {
   @Field(() => Int) elapsedMs: number;
 }
 
+@ObjectType({ description: "Humans vs the generating model: the authors' mixed ANOVA (observer between subjects, stage within)" })
+export class HumanVsModelTest extends PermutationTest {
+  @Field(() => String, { nullable: true, description: "the experiment tested; null: participants of every experiment pooled" })
+  experiment: string | null;
+}
+
 @Resolver()
 export class StudyResolver {
+  @Query(() => HumanVsModelTest, {
+    description:
+      "Humans vs the generating model: mixed ANOVA (observer between, stage within) with the authors' permutation scheme; subjects counts participants (each gives a human and a network row)",
+  })
+  humanVsModel(
+    @Arg("modelId", () => ID) modelId: string,
+    @Arg("experiment", () => String, { nullable: true, description: "one experiment of the imported study; default: all, pooled" }) experiment: string | null,
+    @Arg("permutations", () => Int, { defaultValue: 10000 }) permutations: number,
+    @Arg("seed", () => Int, { defaultValue: 0 }) seed: number,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.studies.humanVsModel(ctx.caller, { modelId, experiment, permutations, seed });
+  }
+
   @Query(() => [Study], { description: "The group's imported studies" })
   studies(@Ctx() ctx: GraphQLContext) {
     return ctx.services.studies.list(ctx.caller);

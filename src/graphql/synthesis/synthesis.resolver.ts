@@ -4,6 +4,7 @@ import { Model, toModel } from "../model/model.types.js";
 import { Stimulus } from "../stimulus/stimulus.types.js";
 import type { SynthesisBatchView } from "../../services/synthesis.js";
 import type { SynthesisConfigInput } from "../../services/synthesis.js";
+import { synthesisConfigView } from "../../services/science-views.js";
 import {
   JobStatusEnum,
   Metamer,
@@ -15,8 +16,8 @@ import {
 } from "./synthesis.types.js";
 
 // jobs(...) is a field resolver with its own filters, so the batch object carries only the batch and its counts.
-async function toBatch(view: SynthesisBatchView, _ctx: GraphQLContext): Promise<SynthesisBatch> {
-  return Object.assign(new SynthesisBatch(), { ...view.batch, counts: view.counts });
+export async function toBatch(view: SynthesisBatchView, _ctx?: GraphQLContext): Promise<SynthesisBatch> {
+  return Object.assign(new SynthesisBatch(), { ...view.batch, synthesisConfig: synthesisConfigView(view.batch.config), counts: view.counts });
 }
 
 @Resolver(() => SynthesisBatch)

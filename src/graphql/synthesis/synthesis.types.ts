@@ -1,6 +1,9 @@
 import { JSONObjectResolver, JSONResolver } from "graphql-scalars";
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { JobStatus, type MetamerView, type SynthesisJobView } from "../../services/views.js";
+import { NullSourceInput } from "./reference-null.types.js";
+import { Certificate, HistoryPoint, SoftwareVersion, SynthesisConfig } from "./science.types.js";
+import { certificateView, historyView, synthesisConfigView } from "../../services/science-views.js";
 
 export enum SynthesisRecipeEnum {
   FEATHER_2023 = "FEATHER_2023",
@@ -19,6 +22,16 @@ registerEnumType(SynthesisRecipeEnum, {
 });
 registerEnumType(JobStatusEnum, { name: "JobStatus" });
 registerEnumType(SynthesisLossEnum, { name: "SynthesisLoss" });
+/** Where a batch's jobs run (services/dispatch-policy.ts); the same strings as the service's DispatchTarget. */
+export enum DispatchTargetEnum {
+  LOCAL = "LOCAL",
+  LAMBDA = "LAMBDA",
+  GPU_BATCH = "GPU_BATCH",
+}
+registerEnumType(DispatchTargetEnum, {
+  name: "DispatchTarget",
+  description: "LOCAL: the server's worker processes; LAMBDA: the synthesis function; GPU_BATCH: GPU workers on AWS Batch",
+});
 
 @InputType({ description: "Unset fields take the recipe's defaults (FEATHER_2023: 8 rounds x 3000 steps from step 1)" })
 export class SynthesisConfigInput {
@@ -45,7 +58,19 @@ export class SynthesizeMetamersInput {
   @Field(() => [ID]) stimulusIds: string[];
   @Field(() => SynthesisConfigInput, { nullable: true }) config?: SynthesisConfigInput | null;
   @Field(() => Int, { nullable: true, description: "default 0; one noise draw per (stimulus, seed), shared by all stages" }) seed?: number | null;
+  @Field(() => [Int], { nullable: true, description: "several metamers per target: one per (stimulus, stage, seed), at most 32 distinct seeds; each seed's noise draw is shared by all stages" })
+  seeds?: number[] | null;
   @Field(() => String, { nullable: true, description: "a repeated request with the same key returns the first batch" }) idempotencyKey?: string | null;
+  @Field(() => DispatchTargetEnum, {
+    nullable: true,
+    description: "where the jobs run; unset: GPU_BATCH when configured and the estimated FLOPs per job reach METAMERS_GPU_WORK_THRESHOLD, else the hub's dispatcher",
+  })
+  target?: DispatchTargetEnum | null;
+  @Field(() => NullSourceInput, {
+    nullable: true,
+    description: "the reference null the certificates use (an existing one or a reference set); unset: pairs of each stimulus's own set (underpowered)",
+  })
+  nullSource?: NullSourceInput | null;
 }
 
 @ObjectType()
@@ -97,7 +122,8 @@ export class JobCounts {
 export class SynthesisBatch {
   @Field(() => ID) id: string;
   @Field(() => ID) modelId: string;
-  @Field(() => JSONObjectResolver) config: Record<string, unknown>;
+  @Field(() => JSONObjectResolver, { deprecationReason: "use synthesisConfig (typed); kept for one minor version" }) config: Record<string, unknown>;
+  @Field(() => SynthesisConfig) synthesisConfig: SynthesisConfig;
   @Field(() => Int) seed: number;
   @Field(() => String, { nullable: true }) idempotencyKey: string | null;
   @Field(() => Date, { nullable: true }) cancelledAt: Date | null;
@@ -112,19 +138,29 @@ export class Metamer {
   @Field(() => ID) jobId: string;
   @Field({ description: "the stage as a tensor name" }) stage: string;
   @Field(() => Int) seed: number;
-  @Field(() => JSONObjectResolver) config: Record<string, unknown>;
-  @Field(() => JSONResolver, { description: "[{ iteration, loss, gradientNorm, stepSize }], then { final, iteration, loss, stopReason }" })
+  @Field(() => JSONObjectResolver, { deprecationReason: "use synthesisConfig (typed); kept for one minor version" }) config: Record<string, unknown>;
+  @Field(() => SynthesisConfig) synthesisConfig: SynthesisConfig;
+  @Field(() => JSONResolver, {
+    description: "[{ iteration, loss, gradientNorm, stepSize }], then { final, iteration, loss, stopReason }",
+    deprecationReason: "use historyPoints (typed); kept for one minor version",
+  })
   history: unknown[];
+  @Field(() => [HistoryPoint]) historyPoints: HistoryPoint[];
   @Field(() => JSONObjectResolver, {
-    description: "{ similarity {spearman pearson snr}, null {n seed maxima}, passedNull, naturalLabel, metamerLabel, passedLabel, passed }",
+    description: "{ similarity {spearman pearson snr}, null {n seed maxima source}, metrics, passedNull, uninformative, underpowered, naturalLabel, metamerLabel, passedLabel, passed }",
+    deprecationReason: "use validation (typed); kept for one minor version",
   })
   certificate: Record<string, unknown>;
+  @Field(() => Certificate, { description: "the validation certificate: similarity, the null (source, maxima), per-metric verdicts, markers" })
+  validation: Certificate;
   @Field() passed: boolean;
   @Field({ description: "the saved rendering (8-bit PNG / 32-bit float WAV)" }) renderingUrl: string;
   @Field({ description: "the float32 tensor (little-endian, model input shape)" }) tensorUrl: string;
   @Field({ description: "sha256 of the float32 tensor" }) sha256: string;
   @Field() renderingSha256: string;
-  @Field(() => JSONObjectResolver, { description: "node, onnxruntime-node, service version, model sha256" }) softwareVersions: Record<string, string>;
+  @Field(() => JSONObjectResolver, { description: "node, onnxruntime-node, service version, model sha256", deprecationReason: "use software (typed); kept for one minor version" })
+  softwareVersions: Record<string, string>;
+  @Field(() => [SoftwareVersion], { description: "node, onnxruntime-node, service version, model sha256" }) software: SoftwareVersion[];
   @Field(() => Date) createdAt: Date;
   // model and stimulus are resolved by MetamerResolver
   modelId: string;
@@ -152,6 +188,10 @@ export function toSynthesisJob(job: SynthesisJobView, metamerId: string | null):
 export function toMetamer(m: MetamerView, blobUrl: (sha256: string) => string): Metamer {
   return Object.assign(new Metamer(), {
     ...m,
+    validation: certificateView(m.certificate),
+    synthesisConfig: synthesisConfigView(m.config),
+    historyPoints: historyView(m.history),
+    software: Object.entries(m.softwareVersions).map(([name, version]) => ({ name, version: String(version) })),
     renderingUrl: blobUrl(m.renderingSha256),
     tensorUrl: blobUrl(m.tensorSha256),
   });

@@ -45,15 +45,31 @@ const synthesisPayload = z.object({
    * before it existed have none, which means the same.
    */
   nullJobId: id.nullable().default(null),
+  /** The ReferenceNull row (of this stage) the certificate is judged against; null: the per-set null of `setId`. */
+  referenceNullId: id.nullable().default(null),
   checkpointEvery: positiveInt,
 });
 
-/** A NULL_DISTRIBUTION job: one stimulus set, measured at these stages with `n` seeded pairs. */
+/** The engine's AugmentationSpec as resolveAugmentation produced it. */
+const augmentationSpec = z.object({
+  cropMinScale: z.number().gt(0).max(1).nullable(),
+  flip: z.boolean(),
+  jitter: z.number().min(0).max(0.5),
+  noiseSnrDb: z.object({ min: z.number(), max: z.number() }).nullable(),
+});
+
+/**
+ * A NULL_DISTRIBUTION job: one stimulus set, measured at these stages with `n` seeded pairs. With
+ * `referenceNullIds` (one ReferenceNull row per stage, same order) it computes a model-level reference null, streamed
+ * in pools and optionally augmented, into those rows instead of the per-set null.
+ */
 const nullDistributionPayload = z.object({
   setId: id,
   stages: z.array(z.string().min(1)).min(1),
   n: positiveInt,
   seed,
+  referenceNullIds: z.array(id).optional(),
+  augmentation: augmentationSpec.nullable().optional(),
 });
 
 /** A RECOGNITION job: the recognizer is Job.modelId; these are the items it classifies (its backlog joins them). */

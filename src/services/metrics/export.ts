@@ -1,6 +1,7 @@
 import { AppError } from "../../errors.js";
 import type { Store } from "../../store/store.js";
-import { type Caller, requireRole } from "../authorization.js";
+import { type Caller, requireReader, requireReaderContext } from "../authorization.js";
+import { type PanelArgs, resolveSelection, type SelectionArgs } from "./selection.js";
 import type { CurveArgs, CurvePoint, Idiosyncrasy, IdiosyncrasyArgs, MatrixArgs, MatrixCellResult, Observer, StudyModality } from "./types.js";
 
 /**
@@ -16,20 +17,26 @@ export interface ExportTable {
   rows: Cell[][];
 }
 
+/** The result-source parameters every result table takes (the GraphQL queries' batchIds, configHash, poolConfigurations, panelId). */
+const SOURCE_PARAMS = "[&batchIds=<id,...>|&configHash=<hash>][&poolConfigurations=true][&panelId=<id>]";
+
+/** Several configurations (or recognizers) in one CSV field: separated by spaces. */
+const joined = (values: string[]) => values.join(" ");
+
 export const EXPORT_TABLES: Record<string, { params: string; columns: string[]; description: string }> = {
   "cross-model-matrix": {
-    params: "generatorIds=<id,id,...>&recognizerIds=<id,id,...>[&stage=<name>|FINAL]",
-    columns: ["generator_id", "recognizer_id", "stage", "n", "accuracy"],
+    params: `generatorIds=<id,id,...>[&recognizerIds=<id,id,...>][&stage=<tensor or label>|FINAL]${SOURCE_PARAMS}`,
+    columns: ["generator_id", "recognizer_id", "stage", "n", "accuracy", "stage_label", "config_hashes"],
     description: "the crossModelMatrix query: one row per (generator, recognizer) cell with data",
   },
   "recognizability-curve": {
-    params: "modelId=<id>&observer=HUMAN|GENERATOR|OTHER_MODELS|MODEL[&recognizerId=<id>]",
-    columns: ["model_id", "observer", "stage", "order", "natural", "mean", "sem", "n"],
-    description: "the recognizabilityCurve query: one row per stage, natural stimuli first",
+    params: `modelId=<id>&observer=HUMAN|GENERATOR|OTHER_MODELS|MODEL[&recognizerId=<id>]${SOURCE_PARAMS}`,
+    columns: ["model_id", "observer", "stage", "order", "natural", "mean", "sem", "n", "stage_label", "recognizers", "config_hashes"],
+    description: "the recognizabilityCurve query: one row per stage, natural stimuli first (recognizers: how many entered the point)",
   },
   "idiosyncrasy-points": {
-    params: "modality=VISION|AUDIO[&excludeStages=<glob,glob>]",
-    columns: ["model_id", "model", "stage", "human", "other_models"],
+    params: `modality=VISION|AUDIO[&excludeStages=<glob,glob>]${SOURCE_PARAMS}`,
+    columns: ["model_id", "model", "stage", "human", "other_models", "stage_label", "recognizers", "config_hashes"],
     description: "the (model, stage) points of the idiosyncrasy query",
   },
   "human-scores": {
@@ -38,9 +45,10 @@ export const EXPORT_TABLES: Record<string, { params: string; columns: string[]; 
     description: "per participant x condition rows (observer HUMAN or NETWORK), as imported",
   },
   "model-trials": {
-    params: "generatorId=<id>",
-    columns: ["generator_id", "recognizer_id", "stage", "metamer", "correct", "predicted_label"],
-    description: "one row per (recognizer, metamer): imported per-metamer flags (metamer = 1-based position) and computed recognitions (metamer = id)",
+    params: "generatorId=<id>[&batchIds=<id,...>|&configHash=<hash>]",
+    columns: ["generator_id", "recognizer_id", "stage", "metamer", "correct", "predicted_label", "batch_id", "config_hash"],
+    description:
+      "one row per (recognizer, metamer): imported per-metamer flags (metamer = 1-based position, config_hash study:<id>) and computed recognitions (metamer = id)",
   },
 };
 
@@ -55,6 +63,20 @@ function list(params: URLSearchParams, name: string): string[] {
   const raw = params.get(name);
   if (!raw) throw new AppError("BAD_USER_INPUT", `${name}: expected a comma-separated list of ids in the query string, got nothing`);
   return raw.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** batchIds, configHash, poolConfigurations and panelId from the query string (checked by the queries themselves). */
+function sourceParams(params: URLSearchParams): SelectionArgs & PanelArgs {
+  const pool = params.get("poolConfigurations");
+  if (pool !== null && pool !== "true" && pool !== "false") {
+    throw new AppError("BAD_USER_INPUT", `poolConfigurations: expected true or false, got '${pool}'`);
+  }
+  return {
+    batchIds: params.has("batchIds") ? (params.get("batchIds") ?? "").split(",").map((s) => s.trim()).filter(Boolean) : null,
+    configHash: params.get("configHash"),
+    poolConfigurations: pool === "true",
+    panelId: params.get("panelId"),
+  };
 }
 
 function required(params: URLSearchParams, name: string): string {
@@ -81,10 +103,11 @@ export async function exportTable(
     case "cross-model-matrix": {
       const cells = await metrics.crossModelMatrix(caller, {
         generatorIds: list(params, "generatorIds"),
-        recognizerIds: list(params, "recognizerIds"),
+        recognizerIds: params.has("recognizerIds") ? list(params, "recognizerIds") : null,
         stage: params.get("stage"),
+        ...sourceParams(params),
       });
-      return table(cells.map((c) => [c.generatorId, c.recognizerId, c.stage, c.n, c.accuracy]));
+      return table(cells.map((c) => [c.generatorId, c.recognizerId, c.stage, c.n, c.accuracy, c.stageLabel, joined(c.configHashes)]));
     }
     case "recognizability-curve": {
       const observer = required(params, "observer") as Observer;
@@ -92,8 +115,10 @@ export async function exportTable(
         throw new AppError("BAD_USER_INPUT", `observer: expected one of ${OBSERVERS.join(", ")}, got '${observer}'`);
       }
       const modelId = required(params, "modelId");
-      const points = await metrics.recognizabilityCurve(caller, { modelId, observer, recognizerId: params.get("recognizerId") });
-      return table(points.map((p) => [modelId, observer, p.stage, p.order, p.natural, p.mean, p.sem, p.n]));
+      const points = await metrics.recognizabilityCurve(caller, { modelId, observer, recognizerId: params.get("recognizerId"), ...sourceParams(params) });
+      return table(
+        points.map((p) => [modelId, observer, p.stage, p.order, p.natural, p.mean, p.sem, p.n, p.stageLabel, p.recognizerCount, joined(p.configHashes)]),
+      );
     }
     case "idiosyncrasy-points": {
       const modality = required(params, "modality") as StudyModality;
@@ -105,22 +130,24 @@ export async function exportTable(
         modality,
         excludeStages: exclude === null ? null : exclude.split(",").filter(Boolean),
         resamples: 2,
+        ...sourceParams(params),
       });
-      return table(result.points.map((p) => [p.modelId, p.model, p.stage, p.human, p.otherModels]));
+      return table(result.points.map((p) => [p.modelId, p.model, p.stage, p.human, p.otherModels, p.stageLabel, p.recognizerCount, joined(p.configHashes)]));
     }
     case "human-scores": {
-      const ctx = requireRole(caller, "READER");
-      const ids = await store.metrics.visibleIds(ctx.groupId, list(params, "modelIds"));
+      const viewer = requireReader(caller);
+      const ids = await store.metrics.visibleIds(viewer, list(params, "modelIds"));
       const rows = await store.metricsExport.participantScores([...ids]);
       return table(rows.map((r) => [r.modelId, r.model, r.experiment, r.participant, r.stage, r.observer, r.value]));
     }
     default: {
-      const ctx = requireRole(caller, "READER");
+      const viewer = requireReader(caller);
       const generatorId = required(params, "generatorId");
-      const ids = await store.metrics.visibleIds(ctx.groupId, [generatorId]);
-      if (!ids.has(generatorId)) throw new AppError("NOT_FOUND", `generatorId: no model with id '${generatorId}' is visible to this group`);
-      const rows = await store.metricsExport.trials(generatorId);
-      return table(rows.map((r) => [r.generatorId, r.recognizerId, r.stage, r.metamer, r.correct, r.predictedLabel]));
+      const ids = await store.metrics.visibleIds(viewer, [generatorId]);
+      if (!ids.has(generatorId)) throw new AppError("NOT_FOUND", `generatorId: no model with id '${generatorId}' is visible to this caller`);
+      const sel = await resolveSelection(store, requireReaderContext(caller), sourceParams(params));
+      const rows = await store.metricsExport.trials(generatorId, viewer, sel);
+      return table(rows.map((r) => [r.generatorId, r.recognizerId, r.stage, r.metamer, r.correct, r.predictedLabel, r.batchId, r.configHash]));
     }
   }
 }

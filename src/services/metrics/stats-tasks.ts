@@ -10,6 +10,7 @@ import {
   pearson,
   percentileSummary,
   permutationMixed,
+  permutationObserverMixed,
   permutationRepeatedMeasures,
   SeededRandom,
   spearman,
@@ -37,6 +38,8 @@ export interface StatsTasks {
   correlationBootstrap: { input: { human: Float64Array; other: Float64Array } & ResampleOptions; output: CorrelationSummary };
   permutationRepeatedMeasures: { input: { y: number[][][]; permutations: number; seed: number }; output: PermutationTestResult };
   permutationMixed: { input: { groups: number[][][]; permutations: number; seed: number }; output: PermutationTestResult };
+  /** Humans vs network, the authors' scheme (src/engine/stats/observer-permutation.ts). */
+  permutationObserverMixed: { input: { groups: number[][][]; permutations: number; seed: number }; output: PermutationTestResult };
 }
 
 export type StatsTaskName = keyof StatsTasks;
@@ -47,6 +50,7 @@ export const STATS_TASKS: { [K in StatsTaskName]: (input: StatsTasks[K]["input"]
   correlationBootstrap: ({ human, other, seed, resamples }) => correlationBootstrap(human, other, { seed, resamples }),
   permutationRepeatedMeasures: ({ y, permutations, seed }) => permutationRepeatedMeasures(y, { permutations, seed }),
   permutationMixed: ({ groups, permutations, seed }) => permutationMixed(groups, { permutations, seed }),
+  permutationObserverMixed: ({ groups, permutations, seed }) => permutationObserverMixed(groups, { permutations, seed }),
 };
 
 /** Runs one task by name (in the worker, or inline in tests of the tasks themselves). */

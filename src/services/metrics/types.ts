@@ -3,6 +3,20 @@
 // it and not on each other.
 import type { PermutationEffect } from "../../engine/index.js";
 import type { StagePoint } from "../../store/metrics.js";
+import type { PanelArgs, SelectionArgs } from "./selection.js";
+
+export type { PanelArgs, SelectionArgs };
+
+/** What every model-observer result says about where it came from (issue 12 item 3, issue 13 item 3). */
+export interface ResultProvenance {
+  /** The configurations whose metamers entered (`study:<id>` for imported results; empty for HUMAN and natural). */
+  configHashes: string[];
+  /** The recognizers whose answers entered, and how many. */
+  recognizerIds: string[];
+  recognizerCount: number;
+  /** The recognizer panel used, or null (every recognizer with results). */
+  panelId: string | null;
+}
 
 export type Observer = "HUMAN" | "GENERATOR" | "OTHER_MODELS" | "MODEL";
 
@@ -16,9 +30,10 @@ export interface BootstrapInfo {
   resamples: number;
 }
 
-export interface Recognizability {
+export interface Recognizability extends ResultProvenance {
   modelId: string;
   stage: string;
+  stageLabel: string | null;
   observer: Observer;
   /** Null when there is no data for this (model, stage, observer). */
   mean: number | null;
@@ -31,30 +46,36 @@ export interface Recognizability {
   bootstrap: BootstrapInfo;
 }
 
-export interface CurvePoint extends StagePoint {
+export interface CurvePoint extends StagePoint, ResultProvenance {
   natural: boolean;
+  stageLabel: string | null;
 }
 
 export interface MatrixCellResult {
   generatorId: string;
   recognizerId: string;
   stage: string;
+  stageLabel: string | null;
   accuracy: number;
   n: number;
+  configHashes: string[];
 }
 
 export interface IdiosyncrasyPoint {
   modelId: string;
   model: string;
   stage: string;
+  stageLabel: string | null;
   human: number;
   otherModels: number;
+  recognizerCount: number;
+  configHashes: string[];
 }
 
 /** The paper says VISION where the model registry says IMAGE; both are accepted. */
 export type StudyModality = "VISION" | "IMAGE" | "AUDIO";
 
-export interface Idiosyncrasy {
+export interface Idiosyncrasy extends ResultProvenance {
   modality: StudyModality;
   excludeStages: string[];
   spearmanRho: number;
@@ -86,17 +107,19 @@ export interface BootstrapArgs {
   resamples?: number;
 }
 
-export interface CurveArgs {
+export type CurveArgs = {
   modelId: string;
   observer: Observer;
   recognizerId?: string | null;
-}
+} & SelectionArgs & PanelArgs;
 
-export interface MatrixArgs {
+export type MatrixArgs = {
   generatorIds: string[];
-  recognizerIds: string[];
-  /** A stage name, or FINAL / null: each generator's own last stage. */
+  /** Recognizers; or a panel (panelId); neither: every recognizer with results. */
+  recognizerIds?: string[] | null;
+  /** A tensor name or stage label (of each generator), or FINAL / null: each generator's own last stage. */
   stage?: string | null;
-}
+} & SelectionArgs & PanelArgs;
 
-export type IdiosyncrasyArgs = { modality: StudyModality; excludeStages?: string[] | null; studyId?: string | null } & BootstrapArgs;
+export type IdiosyncrasyArgs = { modality: StudyModality; excludeStages?: string[] | null; studyId?: string | null } & BootstrapArgs &
+  SelectionArgs & PanelArgs;

@@ -1,7 +1,7 @@
 import { DEFAULT_PERMUTATIONS } from "../../engine/index.js";
 import { AppError } from "../../errors.js";
 import type { Store } from "../../store/store.js";
-import { type Caller, requireRole } from "../authorization.js";
+import { type Caller, requireRole, statsOwner } from "../authorization.js";
 import { checkCount } from "../limits.js";
 import type { PermutationTestSummary } from "../metrics/types.js";
 import type { StatsRunner } from "../stats-pool.js";
@@ -64,7 +64,7 @@ export async function humanVsModel(store: Store, stats: StatsRunner, caller: Cal
     );
   }
   const groups = [subjects.map((k) => h.get(k)!), subjects.map((k) => n.get(k)!)];
-  const result = await stats.run("permutationObserverMixed", { groups, permutations, seed });
+  const result = await stats.run("permutationObserverMixed", { groups, permutations, seed }, statsOwner(ctx));
   return { design: "MIXED", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: subjects.length, permutations, seed, experiment };
 }
 

@@ -3,8 +3,10 @@ import { fileURLToPath } from "node:url";
 import type { Store } from "../../store/store.js";
 import type { StudySummary } from "../../store/studies.js";
 import { AppError } from "../../errors.js";
-import { type Caller, type RequestContext, requireRole } from "../authorization.js";
+import { type Caller, type RequestContext, requireReader, requireRole } from "../authorization.js";
 import { FEATHER2023, type Feather2023Data, parseFeather2023, readFeather2023 } from "./feather2023.js";
+import { type HumanVsModelArgs, type HumanVsModelSummary, humanVsModel } from "./human-vs-model.js";
+import { inlineStatsRunner, type StatsRunner } from "../stats-pool.js";
 
 /** The released data shipped beside the repository (`<repo>/../shared/paper-data`). */
 export const DEFAULT_PAPER_DATA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../shared/paper-data");
@@ -42,7 +44,14 @@ export class StudyService {
   constructor(
     private readonly store: Store,
     private readonly paperDataDir: string = DEFAULT_PAPER_DATA_DIR,
+    /** The app's StatsPool; scripts and tests may leave it out to compute on the calling thread. */
+    private readonly stats: StatsRunner = inlineStatsRunner,
   ) {}
+
+  /** Humans vs the generating model: the authors' mixed ANOVA with their permutation scheme (human-vs-model.ts). */
+  humanVsModel(caller: Caller, args: HumanVsModelArgs): Promise<HumanVsModelSummary> {
+    return humanVsModel(this.store, this.stats, caller, args);
+  }
 
   /**
    * GraphQL entry (also what `metamers import feather2023` calls). The data is the two files' contents as sent by the
@@ -75,10 +84,10 @@ export class StudyService {
     if (name === null || name === own.name) return own;
     requireRole(ctx, "ADMIN");
     // Writing into another lab's group is the hub operator's act, not any group's ADMIN's.
-    if (ctx.groupId !== (await this.store.groups.firstGroupId())) {
+    if (!ctx.instanceAdmin) {
       throw new AppError(
         "FORBIDDEN",
-        "group: importing into another group needs an ADMIN key of the hub's first group (the one its first start created); this key's group may import only into itself",
+        "group: importing into another group needs an instance-admin key (the hub's first key, or one made by it); this key's group may import only into itself",
       );
     }
     const named = await this.store.groups.findGroupByName(name);
@@ -128,8 +137,8 @@ export class StudyService {
     );
   }
 
+  /** The studies the caller may read: its group's and those shared with it. */
   list(caller: Caller): Promise<StudySummary[]> {
-    const ctx = requireRole(caller, "READER");
-    return this.store.studies.list(ctx.groupId);
+    return this.store.studies.list(requireReader(caller));
   }
 }

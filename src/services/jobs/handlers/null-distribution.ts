@@ -4,10 +4,12 @@ import type { StimulusService } from "../../stimuli.js";
 import { readPayload } from "../payloads.js";
 import type { JobContext, JobHandler, JobOutcome } from "../queue.js";
 import { jsonSafe } from "./json-safe.js";
+import { runReferenceNull } from "./reference-null.js";
 
 /**
  * One NULL_DISTRIBUTION job: a single forward pass per natural stimulus of the set with every requested stage as an
  * output, then the same seeded random pairs measured at each stage. Stored per (model, set, stage) and reused.
+ * A payload with `referenceNullIds` is a model-level reference null instead (reference-null.ts).
  */
 export class NullDistributionJobHandler implements JobHandler {
   constructor(private readonly deps: { stimuli: StimulusService; sessions: EngineSessionCache }) {}
@@ -15,6 +17,10 @@ export class NullDistributionJobHandler implements JobHandler {
   async run(ctx: JobContext): Promise<JobOutcome> {
     const { job, store } = ctx;
     const payload = readPayload(job, "NULL_DISTRIBUTION");
+    if (payload.referenceNullIds) {
+      await runReferenceNull(ctx, { ...payload, referenceNullIds: payload.referenceNullIds }, this.deps);
+      return "completed";
+    }
     const model = await store.models.findById(job.modelId!);
     if (!model?.sha256) throw new AppError("NOT_FOUND", `job ${job.id}: its model is gone or has no ONNX file`);
     const stimuli = await store.stimuli.allStimuli(payload.setId);

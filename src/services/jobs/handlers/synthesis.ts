@@ -12,6 +12,7 @@ import {
   type EngineSessionCache,
   type ForwardSession,
   type NullDistributionStats,
+  type NullSource,
   type Rendering,
   type StopReason,
 } from "../../../engine/index.js";
@@ -38,6 +39,8 @@ interface Setup {
   model: ModelRecord & { sha256: string; outputName: string };
   stimulus: StimulusRecord;
   nullStats: NullDistributionStats;
+  /** Where nullStats came from, as the certificate records it. */
+  nullSource: NullSource;
   range: [number, number];
   /** The stage and the logits, for the natural stimulus, the metamer and its saved rendering. */
   forward: ForwardSession;
@@ -94,14 +97,14 @@ export class SynthesisJobHandler implements JobHandler {
     const stimulus = await store.stimuli.findStimulus(job.groupId, job.stimulusId!);
     if (!stimulus) throw new AppError("NOT_FOUND", `job ${job.id}: its stimulus ${job.stimulusId} is gone`);
     // Before any work: a job without its null distribution fails at once instead of after its whole loop.
-    const nullStats = await this.nullFor(ctx, model.id, payload);
+    const { stats: nullStats, source: nullSource } = await this.nullFor(ctx, model.id, payload);
     const range = model.inputRange as [number, number];
     const runnable = { ...model, sha256: model.sha256, outputName: model.outputName };
     const outputs = payload.stage === model.outputName ? [payload.stage] : [payload.stage, model.outputName];
     const forward = await this.deps.sessions.forward(model.sha256, () => this.modelBytes(ctx, runnable), outputs);
     const natural = await this.deps.stimuli.inputTensor(stimulus, { shape: model.inputShape, inputRange: range, sampleRate: model.sampleRate, rms: null });
     const naturalOut = await forward.run(natural);
-    return { payload, model: runnable, stimulus, nullStats, range, forward, natural, naturalOut };
+    return { payload, model: runnable, stimulus, nullStats, nullSource, range, forward, natural, naturalOut };
   }
 
   /** The loop from the last checkpoint, or from the seeded noise on a first attempt. */
@@ -144,6 +147,8 @@ export class SynthesisJobHandler implements JobHandler {
       naturalLabel: label(setup.naturalOut[model.outputName]),
       metamerLabel: label(savedOut[model.outputName]),
       nullStats: setup.nullStats,
+      nullSource: setup.nullSource,
+      fromSynthesisSet: setup.nullSource.setId === setup.stimulus.setId,
     });
     return { x, finalLoss, rendering, certificate };
   }
@@ -193,9 +198,15 @@ export class SynthesisJobHandler implements JobHandler {
    * (Job.dependsOnId) and is not claimed before that job succeeded, or the null existed when the job was queued. A
    * metamer is never judged without its null, so a missing one fails the job rather than storing passed = false.
    */
-  private async nullFor(ctx: JobContext, modelId: string, payload: SynthesisPayload): Promise<NullDistributionStats> {
+  private async nullFor(ctx: JobContext, modelId: string, payload: SynthesisPayload): Promise<{ stats: NullDistributionStats; source: NullSource }> {
+    if (payload.referenceNullId) return this.referenceNullFor(ctx, payload.referenceNullId);
     const found = await ctx.store.metamers.findNullDistribution(modelId, payload.setId, payload.stage);
-    if (found) return { n: found.n, seed: found.seed, maxima: found.maxima as NullDistributionStats["maxima"], quantiles: found.quantiles as NullDistributionStats["quantiles"] };
+    if (found) {
+      return {
+        stats: { n: found.n, seed: found.seed, maxima: numbers(found.maxima) as NullDistributionStats["maxima"], quantiles: found.quantiles as NullDistributionStats["quantiles"] },
+        source: { kind: "SYNTHESIS_SET", referenceNullId: null, setId: payload.setId, augmentation: null, n: found.n, seed: found.seed },
+      };
+    }
     const nullJob = payload.nullJobId ? await ctx.store.jobs.find(payload.nullJobId) : null;
     throw new AppError(
       "NOT_FOUND",
@@ -203,6 +214,27 @@ export class SynthesisJobHandler implements JobHandler {
         (nullJob ? ` (its null distribution job ${nullJob.id} is ${nullJob.status})` : ""),
     );
   }
+
+  /** A model-level reference null (reference-nulls.ts); computed by now for the same reason as above. */
+  private async referenceNullFor(ctx: JobContext, id: string): Promise<{ stats: NullDistributionStats; source: NullSource }> {
+    const row = await ctx.store.nulls.find(id);
+    if (!row || row.measured === null || !row.maxima || !row.quantiles) {
+      const nullJob = row?.jobId ? await ctx.store.jobs.find(row.jobId) : null;
+      throw new AppError(
+        "NOT_FOUND",
+        `job ${ctx.job.id}: reference null ${id} has not been computed` + (nullJob ? ` (its job ${nullJob.id} is ${nullJob.status})` : ""),
+      );
+    }
+    return {
+      stats: { n: row.measured, seed: row.seed, maxima: numbers(row.maxima) as NullDistributionStats["maxima"], quantiles: row.quantiles as NullDistributionStats["quantiles"] },
+      source: { kind: "REFERENCE", referenceNullId: row.id, setId: row.setId, augmentation: row.augmentation as NullSource["augmentation"], n: row.n, seed: row.seed },
+    };
+  }
+}
+
+/** Stored maxima hold "Infinity" as a string (json-safe.ts); back to numbers for the verdict. */
+function numbers(values: Record<string, unknown>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Number(v)]));
 }
 
 /** Milliseconds per named phase, measured from the previous lap (one decimal). */
