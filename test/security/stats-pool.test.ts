@@ -61,6 +61,23 @@ describe("StatsPool", () => {
     expect(finished.indexOf("b1")).toBeLessThanOrEqual(1);
   });
 
+  it("never gives one owner every process: another owner's task starts beside the flood", async () => {
+    pool = new StatsPool({ threads: 2, maxQueue: 16, timeoutMs: 60_000 });
+    const y = data(30, 2, 6);
+    const started: string[] = []; // in order of completion
+    const slow = (owner: string, seed: number) => pool!.run("permutationRepeatedMeasures", { y, permutations: 100_000, seed }, owner).then(() => started.push(`${owner}${seed}`));
+    const flood = [1, 2, 3, 4].map((seed) => slow("a", seed));
+    // Both processes have started (and, were a allowed to, would both be running a's tasks) before b arrives.
+    while (pool.state.running < 1) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(pool.state).toMatchObject({ threads: 2, running: 1 });
+    const doneBefore = started.length;
+    const quick = pool.run("bootstrapMean", { values: Float64Array.from([1, 2, 3]), seed: 0, resamples: 10 }, "b").then(() => started.push("b"));
+    await Promise.all([...flood, quick]);
+    // b ran at once on the process a could not take, and was done before a's next long task.
+    expect(started.indexOf("b")).toBe(doneBefore);
+  });
+
   it("a task past its time limit fails alone; the thread is replaced and the next task runs", async () => {
     pool = new StatsPool({ threads: 1, maxQueue: 4, timeoutMs: 300 });
     const slow = pool.run("permutationRepeatedMeasures", { y: data(200, 2, 20), permutations: 100_000, seed: 0 });
