@@ -119,6 +119,16 @@ describe("participant page", () => {
         .toEqual({ condition: r[col("condition")], n: e.n, correct: e.correct, p: expect.closeTo(e.correct / e.n, 6) });
     }
 
+    // ...and through the resolvers every human score goes through (one code path with imported studies): with this
+    // participant the only one done so far, each model's HUMAN recognizability at a stage is its proportion.
+    for (const [condition, e] of expected) {
+      if (condition === "natural") continue;
+      const [modelId, stage] = condition.split("/");
+      const r = await app.gql(`query($m: ID!, $s: String!) { recognizability(modelId: $m, stage: $s, observer: HUMAN, resamples: 100) { mean n } }`, { m: modelId, s: stage }, key);
+      expect(r.errors).toBeUndefined();
+      expect({ condition, ...r.data.recognizability }).toEqual({ condition, mean: expect.closeTo(e.correct / e.n, 9), n: 1 });
+    }
+
     // Timing: every 300 ms stimulus, in frames of the measured refresh rate, as the design asks.
     const byIndex = new Map(trials.map((t) => [t.index, t]));
     const timed = responses.filter((r) => byIndex.get(r.trialIndex)!.timing.stimulusMs === 300);
