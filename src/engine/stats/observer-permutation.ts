@@ -1,6 +1,6 @@
 import { SeededRandom } from "../random.js";
 import { type MixedData, mixedF, shapeOfMixed } from "./anova.js";
-import { DEFAULT_PERMUTATIONS, type PermutationEffect, type PermutationOptions, type PermutationTestResult } from "./permutation.js";
+import { DEFAULT_PERMUTATIONS, type PermutationEffect, type PermutationOptions, type PermutationTestResult, ratio } from "./permutation.js";
 
 /**
  * Humans vs a network as the paper's authors test them (their `run_permutation_significance_test_network_human`,
@@ -165,15 +165,6 @@ export class MixedStatistics {
   }
 }
 
-/** anova.ts's convention: zero error is infinite F with an effect, 0 without. */
-function ratio(ssEffect: number, df1: number, ssError: number, df2: number): number {
-  if (df1 === 0 || df2 === 0) return Number.NaN;
-  const msEffect = Math.max(0, ssEffect) / df1;
-  const msError = Math.max(0, ssError) / df2;
-  // SS_error by subtraction can leave a rounding residue where the exact value is 0: judge it relative to the effect.
-  if (msError <= 1e-12 * Math.max(msEffect, 1e-300)) return msEffect <= 1e-300 ? 0 : Number.POSITIVE_INFINITY;
-  return msEffect / msError;
-}
 
 /** Every ordering of 0..k-1 (k! of them). */
 function allOrders(k: number): Uint8Array[] {

@@ -261,7 +261,7 @@ export class RepeatedMeasuresStatistics {
 }
 
 /** Mean-square ratio with the same conventions as anova.ts (zero error: infinite F, or 0 when there is no effect). */
-function ratio(ssEffect: number, df1: number, ssError: number, df2: number): number {
+export function ratio(ssEffect: number, df1: number, ssError: number, df2: number): number {
   if (df1 === 0 || df2 === 0) return Number.NaN;
   const msEffect = Math.max(0, ssEffect) / df1;
   const msError = Math.max(0, ssError) / df2;

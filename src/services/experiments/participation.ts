@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { AppError } from "../../errors.js";
 import type { ExperimentRecord, ParticipantRecord } from "../../store/experiments.js";
 import type { Store } from "../../store/store.js";
+import type { DesignTiming } from "./design.js";
 import { headphoneTrialWav } from "./headphone.js";
 import { evaluateCompletion, screeningOutcome } from "./scoring.js";
 import { writeParticipantScores } from "./results.js";
@@ -20,15 +21,7 @@ export type { ParticipantTrial } from "./types.js";
 export interface ParticipationStart {
   participantId: string;
   modality: "IMAGE" | "AUDIO";
-  timing: {
-    fixationMs: number;
-    stimulusMs: number;
-    maskMs: number;
-    practiceFixationMs: number;
-    practiceStimulusMs: number;
-    practiceMaskMs: number;
-    clipMs?: number;
-  };
+  timing: DesignTiming;
   instructions: string;
   consent: string;
   responseOptions: string[];

@@ -11,6 +11,7 @@ import { findStage, resolveStage, stageLabelsOf } from "../stages.js";
 import { inlineStatsRunner, type StatsRunner } from "../stats-pool.js";
 import { type ExportTable, exportTable } from "./export.js";
 import { type PanelArgs, resolvePanel, resolveSelection, type SelectionArgs } from "./selection.js";
+import { completeSubjects, subjectTable } from "./subjects.js";
 import type {
   BootstrapArgs,
   CurveArgs,
@@ -292,25 +293,4 @@ function checkPermutationArgs(args: { permutations?: number; seed?: number }): {
     permutations: checkCount("permutations", args.permutations ?? DEFAULT_PERMUTATIONS, "permutations"),
     seed: checkCount("seed", args.seed ?? 0, "seed"),
   };
-}
-
-/** Participant (experiment:participant) -> stage -> score, and the stages in first-seen order. */
-function subjectTable(rows: { experiment: string; participant: string; stage: string; value: number }[]) {
-  const subjects = new Map<string, Map<string, number>>();
-  const stages: string[] = [];
-  for (const r of rows) {
-    const key = `${r.experiment}:${r.participant}`;
-    (subjects.get(key) ?? subjects.set(key, new Map()).get(key)!).set(r.stage, r.value);
-    if (!stages.includes(r.stage)) stages.push(r.stage);
-  }
-  return { subjects, stages };
-}
-
-/** Participants with a score at every stage, as rows ordered like `stages`. */
-function completeSubjects(table: ReturnType<typeof subjectTable>, stages: string[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const [key, scores] of table.subjects) {
-    if (stages.every((s) => scores.has(s))) out.set(key, stages.map((s) => scores.get(s)!));
-  }
-  return out;
 }

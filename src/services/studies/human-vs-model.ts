@@ -3,6 +3,7 @@ import { AppError } from "../../errors.js";
 import type { Store } from "../../store/store.js";
 import { type Caller, requireRole, statsOwner } from "../authorization.js";
 import { checkCount } from "../limits.js";
+import { completeSubjects, subjectTable } from "../metrics/subjects.js";
 import type { PermutationTestSummary } from "../metrics/types.js";
 import type { StatsRunner } from "../stats-pool.js";
 
@@ -66,25 +67,4 @@ export async function humanVsModel(store: Store, stats: StatsRunner, caller: Cal
   const groups = [subjects.map((k) => h.get(k)!), subjects.map((k) => n.get(k)!)];
   const result = await stats.run("permutationObserverMixed", { groups, permutations, seed }, statsOwner(ctx));
   return { design: "MIXED", factor: result.a, stage: result.b, interaction: result.ab, stages, subjects: subjects.length, permutations, seed, experiment };
-}
-
-/** Participant (experiment:participant) -> stage -> score, and the stages in first-seen order. */
-function subjectTable(rows: { experiment: string; participant: string; stage: string; value: number }[]) {
-  const subjects = new Map<string, Map<string, number>>();
-  const stages: string[] = [];
-  for (const r of rows) {
-    const key = `${r.experiment}:${r.participant}`;
-    (subjects.get(key) ?? subjects.set(key, new Map()).get(key)!).set(r.stage, r.value);
-    if (!stages.includes(r.stage)) stages.push(r.stage);
-  }
-  return { subjects, stages };
-}
-
-/** Participants with a score at every stage, as rows ordered like `stages`. */
-function completeSubjects(table: ReturnType<typeof subjectTable>, stages: string[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const [key, scores] of table.subjects) {
-    if (stages.every((s) => scores.has(s))) out.set(key, stages.map((s) => scores.get(s)!));
-  }
-  return out;
 }
