@@ -45,10 +45,10 @@ export async function importCommand(argv: string[], client: MetamersClient, out:
   const group = parsed.values.group;
   if (group === "") throw new AppError("BAD_USER_INPUT", `import feather2023: --group expects a group name, got an empty string\n${IMPORT_USAGE}`);
 
-  const [humanRecognizabilityCsv, crossModelRecognitionCsv] = await Promise.all([
-    readDataFile(dir, FEATHER2023.humanFile),
-    readDataFile(dir, FEATHER2023.crossFile),
-  ]);
+  // One after the other: with both missing, the error names the first file every time (read in parallel, whichever
+  // failure arrived first was reported).
+  const humanRecognizabilityCsv = await readDataFile(dir, FEATHER2023.humanFile);
+  const crossModelRecognitionCsv = await readDataFile(dir, FEATHER2023.crossFile);
   const { importFeather2023 } = await client.gql(IMPORT, { i: { group, humanRecognizabilityCsv, crossModelRecognitionCsv } });
   const { groupName, ...summary } = importFeather2023;
   out.write(`${JSON.stringify({ group: groupName, ...summary })}\n`);
