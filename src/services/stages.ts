@@ -98,7 +98,8 @@ export class StageService {
   /**
    * MEMBER, on a model of the caller's group: replaces all of the model's stage labels by `labels` (an empty list
    * removes them). Each label names one stage, a stage has at most one label, and a label may be neither another
-   * stage's tensor name, FINAL nor a natural stage name (they would make a stage argument ambiguous).
+   * stage's tensor name nor a natural stage name, and `final` may only label the last stage (they would make a stage
+   * argument ambiguous).
    */
   async setStageLabels(caller: Caller, modelId: string, labels: StageLabelInput[]): Promise<ModelRecord> {
     const ctx = requireRole(caller, "MEMBER");
@@ -112,6 +113,7 @@ export class StageService {
       throw new AppError("BAD_USER_INPUT", `labels: at most one label per stage (${layers.length} stages in model ${model.name}), got ${labels.length}`);
     }
     const tensors = new Set(layers.map((l) => l.name));
+    const lastStage = [...layers].sort((a, b) => a.order - b.order).at(-1)?.name;
     const next: Record<string, string> = {};
     const labelOf = new Map<string, string>();
     for (const [i, { label, stage }] of labels.entries()) {
@@ -119,10 +121,14 @@ export class StageService {
       if (label.length === 0 || label.length > LABEL_MAX || label.trim() !== label || /[\p{Cc}]/u.test(label)) {
         throw new AppError("BAD_USER_INPUT", `${where}: expected 1-${LABEL_MAX} characters without surrounding spaces or control characters, got '${label}'`);
       }
-      if (label.toUpperCase() === "FINAL" || isNaturalStage(label)) {
-        throw new AppError("BAD_USER_INPUT", `${where}: '${label}' is reserved (FINAL means the last stage, natural* the natural stimuli)`);
+      if (isNaturalStage(label)) {
+        throw new AppError("BAD_USER_INPUT", `${where}: '${label}' is reserved (natural* names the natural stimuli)`);
       }
       const target = findStage(model, layers, stage, `labels[${i}].stage`).stage;
+      // `final` may label the last stage (registerModel and the demo manifest do): it then means what FINAL means.
+      if (label.toUpperCase() === "FINAL" && target !== lastStage) {
+        throw new AppError("BAD_USER_INPUT", `${where}: '${label}' may only label the last stage (${lastStage}), as FINAL means the last stage; got stage ${target}`);
+      }
       if (tensors.has(label) && label !== target) {
         throw new AppError("BAD_USER_INPUT", `${where}: '${label}' is the tensor name of another stage; a label must not shadow a tensor`);
       }

@@ -256,6 +256,20 @@ describe("recognizability metrics over the imported paper data (GraphQL)", () =>
     const misspelt = await t.gql(`query($g: ID!) { recognizability(modelId: $g, stage: "layer3", observer: HUMAN) { n } }`, { g: r50 }, reader);
     expect(misspelt.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
     expect(misspelt.errors?.[0].message).toMatch(/^stage: no stage 'layer3' \(tensor name or label\) in model resnet50; its stages: .*last \(final\)/);
+
+    // `final` labels the last stage only (registerModel and the demo manifest use it so), where it means what FINAL means.
+    const layers: { name: string }[] = labelled.data.setStageLabels.layers;
+    const notLast = layers.find((l) => l.name !== "final")!.name;
+    const wrongFinal = await t.gql(
+      `mutation($id: ID!, $s: String!) { setStageLabels(modelId: $id, labels: [{ label: "final", stage: $s }]) { id } }`, { id: r50, s: notLast }, key,
+    );
+    expect(wrongFinal.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+    expect(wrongFinal.errors?.[0].message).toMatch(/may only label the last stage \(final\)/);
+    const finalLabel = await t.gql(
+      `mutation($id: ID!) { setStageLabels(modelId: $id, labels: [{ label: "Final", stage: "final" }]) { layers { name label } } }`, { id: r50 }, key,
+    );
+    expect(finalLabel.errors).toBeUndefined();
+    expect(finalLabel.data.setStageLabels.layers.find((l: { name: string }) => l.name === "final").label).toBe("Final");
   });
 
   it("filters models with the list grammar: AND of fields, a list matches any of its values", async () => {
