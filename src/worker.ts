@@ -12,6 +12,7 @@ import { activeExecutionProvider, EngineSessionCache, useExecutionProviders } fr
 import { createLogger, type Logger } from "./logger.js";
 import { NullDistributionJobHandler } from "./services/jobs/handlers/null-distribution.js";
 import { RecognitionJobHandler } from "./services/jobs/handlers/recognition.js";
+import { RobustnessJobHandler } from "./services/jobs/handlers/robustness.js";
 import { SynthesisJobHandler } from "./services/jobs/handlers/synthesis.js";
 import { JobHandlerRegistry } from "./services/jobs/queue.js";
 import { softwareVersions } from "./services/software-versions.js";
@@ -40,10 +41,12 @@ export function createJobHandlers(deps: WorkerDeps): WorkerHandlers {
   const uploads = new UploadService(deps.store, deps.config.limits, deps.config.uploadTtlSeconds, () => "");
   const stimuli = new StimulusService(deps.store, deps.config.limits, uploads);
   const sessions = new EngineSessionCache(16, deps.config.jobs.sessionThreads);
+  const versions = softwareVersions(deps.config.version, { executionProvider: activeExecutionProvider });
   const registry = new JobHandlerRegistry()
-    .register("SYNTHESIS", new SynthesisJobHandler({ stimuli, sessions, softwareVersions: softwareVersions(deps.config.version, { executionProvider: activeExecutionProvider }) }))
+    .register("SYNTHESIS", new SynthesisJobHandler({ stimuli, sessions, softwareVersions: versions }))
     .register("NULL_DISTRIBUTION", new NullDistributionJobHandler({ stimuli, sessions }))
-    .register("RECOGNITION", new RecognitionJobHandler({ stimuli, sessions }));
+    .register("RECOGNITION", new RecognitionJobHandler({ stimuli, sessions }))
+    .register("ROBUSTNESS", new RobustnessJobHandler({ stimuli, softwareVersions: versions }));
   return { registry, close: () => sessions.close() };
 }
 

@@ -36,7 +36,7 @@ export interface ProbeInfo {
 export interface GradientGraphOptions {
   /** the Relu producing the stage tensor passes gradients unchanged (the paper's "fake ReLU") */
   fakeRelu?: boolean;
-  /** normalizedL2 (default): ||a - t|| / ||t||; mse: mean((a - t)^2) */
+  /** normalizedL2 (default): ||a - t|| / ||t||; mse: mean((a - t)^2); crossEntropy: CE(logits a, label weights t) */
   loss?: LossKind;
   outputActivations?: boolean;
   outputLogits?: boolean;

@@ -3,7 +3,7 @@
 import type { NodeView } from "../onnx/model.js";
 import type { GraphBuilder } from "./builder.js";
 
-export type LossKind = "normalizedL2" | "mse";
+export type LossKind = "normalizedL2" | "mse" | "crossEntropy";
 
 export interface LossNodes {
   /** scalar loss */
@@ -32,6 +32,20 @@ export const LOSSES: Readonly<Record<LossKind, Loss>> = Object.freeze({
     const n = stageShape.reduce((p, q) => p * q, 1);
     const loss = b.reduceMean(b.op("Mul", [diff, diff]), null, false);
     return { loss, seed: b.op("Mul", [diff, b.scalar(2 / n)]) };
+  },
+  // Cross-entropy of the logits a against a label distribution t over the last axis (a one-hot row per example for
+  // a class label), averaged over the other axes as PyTorch's F.cross_entropy(reduction="mean") does. The label is
+  // the runtime `target` input, so one built graph serves every class.
+  //   loss = -(1/R) sum_r sum_c t_rc log softmax(a_r)_c;   dloss/da_r = (softmax(a_r) sum_c t_rc - t_r) / R
+  // (softmax(a) - t for a one-hot row). LogSoftmax keeps the loss finite for large logits.
+  crossEntropy: (b, stage, target, stageShape) => {
+    const rows = stageShape.slice(0, -1).reduce((p, q) => p * q, 1);
+    const axis = stageShape.length - 1;
+    const loss = b.op("Mul", [b.reduceSum(b.op("Mul", [target, b.op("LogSoftmax", [stage], { axis: { i: axis } })]), null, false), b.scalar(-1 / rows)]);
+    const mass = b.reduceSum(target, [axis], true);
+    const softmax = b.op("Softmax", [stage], { axis: { i: axis } });
+    const seed = b.op("Mul", [b.op("Sub", [b.op("Mul", [softmax, mass]), target]), b.scalar(1 / rows)]);
+    return { loss, seed };
   },
 });
 

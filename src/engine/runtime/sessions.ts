@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { EngineError } from "../errors.js";
 import { buildGradientGraph, GRADIENT_IO, type GradientGraph, type LossKind } from "../autodiff/backward.js";
+import { isLossKind } from "../autodiff/losses.js";
 import { decodeOnnxModel } from "../onnx/model.js";
 import { onnx } from "../onnx/proto.js";
 import { elementCount } from "../onnx/tensor.js";
@@ -66,8 +67,8 @@ export class GradientSession {
       outputLogits: options.outputLogits ?? false,
       threads: options.threads ?? 2,
     };
-    if (normalized.loss !== "normalizedL2" && normalized.loss !== "mse") {
-      throw new EngineError("INVALID_ARGUMENT", `loss: expected "normalizedL2" or "mse", got ${JSON.stringify(options.loss)}`);
+    if (!isLossKind(normalized.loss)) {
+      throw new EngineError("INVALID_ARGUMENT", `loss: expected "normalizedL2", "mse" or "crossEntropy", got ${JSON.stringify(options.loss)}`);
     }
     if (!Number.isInteger(normalized.threads) || normalized.threads! < 1) {
       throw new EngineError("INVALID_ARGUMENT", `threads: expected a positive integer, got ${JSON.stringify(options.threads)}`);
@@ -122,6 +123,14 @@ export class GradientSession {
       for (let i = 0; i < target.length; i++) s += target[i] * target[i];
       if (!(s > 0) || !Number.isFinite(s)) {
         throw new EngineError("INVALID_ARGUMENT", `target: the normalised L2 loss divides by ||target||, which must be a positive finite number; got ${Math.sqrt(s)}`);
+      }
+      this.lastCheckedTarget = target;
+    }
+    if (this.options.loss === "crossEntropy" && this.lastCheckedTarget !== target) {
+      // a label distribution: non-negative finite weights (a one-hot row for a class label)
+      const bad = target.findIndex((v) => !(v >= 0) || !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new EngineError("INVALID_ARGUMENT", `target: the cross-entropy loss expects label weights >= 0 (a one-hot row per example); value ${bad} is ${target[bad]}`);
       }
       this.lastCheckedTarget = target;
     }

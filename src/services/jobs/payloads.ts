@@ -78,14 +78,22 @@ const recognitionPayload = z.object({
   stimulusIds: z.array(id).optional(),
 });
 
+/** A ROBUSTNESS job: one chunk of an evaluation's stimuli (the attack itself is on the RobustnessEvaluation row). */
+const robustnessPayload = z.object({
+  evaluationId: id,
+  stimulusIds: z.array(id).min(1),
+});
+
 export type SynthesisPayload = z.infer<typeof synthesisPayload>;
 export type NullDistributionPayload = z.infer<typeof nullDistributionPayload>;
 export type RecognitionPayload = z.infer<typeof recognitionPayload>;
+export type RobustnessPayload = z.infer<typeof robustnessPayload>;
 
 const SCHEMAS = {
   SYNTHESIS: synthesisPayload,
   NULL_DISTRIBUTION: nullDistributionPayload,
   RECOGNITION: recognitionPayload,
+  ROBUSTNESS: robustnessPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 type PayloadOf = { [K in JobKind]: z.infer<(typeof SCHEMAS)[K]> };
