@@ -1,4 +1,4 @@
-import type { DbOrTx } from "./db.js";
+import { Prisma, type DbOrTx } from "./db.js";
 import type { StimulusRecord } from "./stimuli.js";
 import { rowGroupViewer, visibleSql } from "./visibility.js";
 
@@ -10,12 +10,44 @@ import { rowGroupViewer, visibleSql } from "./visibility.js";
 
 export interface PendingMetamer {
   id: string;
-  tensorSha256: string;
-  /** The natural stimulus' label: what a correct recognizer answers. */
+  /** The saved rendering (PNG/WAV): what the recognizer classifies (issue 12 item 4). */
+  renderingSha256: string;
+  /** What a correct recognizer answers, in the recognizer's label space (truthSql). */
   label: string;
   /** The generator's input shape (the metamer tensor's shape). */
   inputShape: number[];
+  /** The generator's declared input range: the rendering's values are rescaled from it to the recognizer's. */
+  inputRange: number[];
+  modality: "IMAGE" | "AUDIO";
 }
+
+/** A natural stimulus to classify, with its label in the recognizer's label space. */
+export type PendingStimulus = StimulusRecord & { truth: string };
+
+/**
+ * The answer a correct recognizer `r` gives for a stimulus labelled `s.label`, in r's label space, or NULL when r
+ * cannot be scored on it (issue 12 item 5). `rm` is r's label map, `gm` the generator's (both LEFT JOINed "LabelMap"
+ * rows, NULL when absent). Without a map r answers in its own classes: the label itself, or its category under the
+ * generator's map when that is one of r's classes (a 16-way model on a 1000-way model's metamers). With a map r answers
+ * in the map's categories: the label when it names a category, its category under r's map, or under the generator's
+ * map when that category is one of r's (models with different classes but a shared target label set).
+ */
+const truthSql = Prisma.sql`
+  CASE WHEN rm.id IS NULL THEN
+         CASE WHEN s.label = ANY(r."classLabels") THEN s.label
+              WHEN (gm."classToCategory" ->> s.label) = ANY(r."classLabels") THEN gm."classToCategory" ->> s.label END
+       ELSE COALESCE(CASE WHEN s.label = ANY(rm."categoryNames") THEN s.label END,
+                     rm."classToCategory" ->> s.label,
+                     CASE WHEN (gm."classToCategory" ->> s.label) = ANY(rm."categoryNames") THEN gm."classToCategory" ->> s.label END)
+  END`;
+
+/**
+ * Input compatibility of recognizer r with generator g: same modality and input shape, and both declare an input range
+ * (the rendering is rescaled linearly from g's declared range to r's, so the ranges may differ).
+ */
+const compatibleSql = Prisma.sql`r.modality = g.modality AND r."inputShape" = g."inputShape"
+  AND cardinality(r."inputRange") = 2 AND cardinality(g."inputRange") = 2
+  AND r."inputRange"[1] < r."inputRange"[2] AND g."inputRange"[1] < g."inputRange"[2]`;
 
 export interface NewRecognition {
   recognizerId: string;
@@ -28,26 +60,40 @@ export interface NewRecognition {
 export class RecognitionStore {
   constructor(private readonly db: DbOrTx) {}
 
-  /** Of `metamerIds`, the metamers `recognizerId` has not classified yet, with what classifying them needs. */
+  /**
+   * Of `metamerIds`, the metamers `recognizerId` has not classified yet and can classify (input compatibility and a
+   * target in its label space, as in recognizersForMetamers), with what classifying them needs.
+   */
   pendingMetamers(recognizerId: string, metamerIds: string[]): Promise<PendingMetamer[]> {
     return this.db.$queryRaw<PendingMetamer[]>`
-      SELECT m.id, m."tensorSha256", s.label, g."inputShape"
-        FROM "Metamer" m
-        JOIN "Stimulus" s ON s.id = m."stimulusId"
-        JOIN "Model" g ON g.id = m."modelId"
-       WHERE m.id = ANY(${metamerIds}::uuid[])
-         AND NOT EXISTS (SELECT 1 FROM "Recognition" r WHERE r."recognizerId" = ${recognizerId}::uuid AND r."metamerId" = m.id)
-       ORDER BY m.id`;
+      SELECT * FROM (
+        SELECT m.id, m."renderingSha256", ${truthSql} AS label, g."inputShape", g."inputRange", g.modality::text AS modality
+          FROM "Metamer" m
+          JOIN "Stimulus" s ON s.id = m."stimulusId"
+          JOIN "Model" g ON g.id = m."modelId"
+          JOIN "Model" r ON r.id = ${recognizerId}::uuid AND ${compatibleSql}
+          LEFT JOIN "LabelMap" rm ON rm.id = r."labelMapId"
+          LEFT JOIN "LabelMap" gm ON gm.id = g."labelMapId"
+         WHERE m.id = ANY(${metamerIds}::uuid[])
+           AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = r.id AND x."metamerId" = m.id)) p
+       WHERE p.label IS NOT NULL
+       ORDER BY p.id`;
   }
 
-  /** Of `stimulusIds`, the natural stimuli `recognizerId` has not classified yet. */
-  pendingStimuli(recognizerId: string, stimulusIds: string[]): Promise<StimulusRecord[]> {
-    return this.db.$queryRaw<StimulusRecord[]>`
-      SELECT s.id, s."setId", s."groupId", s.label, s.filename, s."contentType", s.sha256, s.position, s."createdAt"
-        FROM "Stimulus" s
-       WHERE s.id = ANY(${stimulusIds}::uuid[])
-         AND NOT EXISTS (SELECT 1 FROM "Recognition" r WHERE r."recognizerId" = ${recognizerId}::uuid AND r."stimulusId" = s.id)
-       ORDER BY s.id`;
+  /** Of `stimulusIds`, the natural stimuli `recognizerId` has not classified yet, with their label in its label space. */
+  pendingStimuli(recognizerId: string, stimulusIds: string[]): Promise<PendingStimulus[]> {
+    return this.db.$queryRaw<PendingStimulus[]>`
+      SELECT * FROM (
+        SELECT s.id, s."setId", s."groupId", s.label, s.filename, s."contentType", s.sha256, s.position, s."createdAt",
+               ${truthSql} AS truth
+          FROM "Stimulus" s
+          JOIN "Model" r ON r.id = ${recognizerId}::uuid
+          LEFT JOIN "LabelMap" rm ON rm.id = r."labelMapId"
+          LEFT JOIN "LabelMap" gm ON false
+         WHERE s.id = ANY(${stimulusIds}::uuid[])
+           AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = r.id AND x."stimulusId" = s.id)) p
+       WHERE p.truth IS NOT NULL
+       ORDER BY p.id`;
   }
 
   /** Inserts in one statement; pairs already present are skipped. Returns how many rows were new. */
@@ -65,8 +111,9 @@ export class RecognitionStore {
   /**
    * Recognizers for newly finished metamers: models of the metamers' group or shared with it, and models of groups the
    * metamers' batch is shared with (src/store/visibility.ts), with an ONNX file,
-   * the generator's modality and input shape (so the metamer tensor is a valid input; each model normalises inside
-   * itself), and a label space that contains the stimulus' label. The generator itself is included (it gives the
+   * the generator's modality and input shape and a declared input range (the saved rendering, rescaled from the
+   * generator's declared range to the recognizer's, is a valid input; each model normalises inside itself), and a label
+   * space in which the stimulus has an answer (truthSql: its classes, or its label map's categories). The generator itself is included (it gives the
    * GENERATOR observer). Returns recognizer -> metamer ids still to classify (validated metamers only) and the
    * natural stimuli of those metamers it has not classified.
    */
@@ -81,7 +128,10 @@ export class RecognitionStore {
              -- The metamers' natural stimuli too, when this recognizer has not classified them yet: they give the
              -- natural point of its recognizability curves.
              COALESCE(array_agg(DISTINCT s.id) FILTER (WHERE NOT EXISTS (
-               SELECT 1 FROM "Recognition" y WHERE y."recognizerId" = r.id AND y."stimulusId" = s.id)), '{}')::text[] AS "stimulusIds"
+               SELECT 1 FROM "Recognition" y WHERE y."recognizerId" = r.id AND y."stimulusId" = s.id)
+               -- a natural stimulus is scored in the recognizer's own label space (truthSql without a generator map)
+               AND (rm.id IS NULL AND s.label = ANY(r."classLabels")
+                    OR (rm."classToCategory" ->> s.label) IS NOT NULL OR s.label = ANY(rm."categoryNames"))), '{}')::text[] AS "stimulusIds"
         FROM "Metamer" m
         JOIN "Stimulus" s ON s.id = m."stimulusId"
         JOIN "Model" g ON g.id = m."modelId"
@@ -89,18 +139,20 @@ export class RecognitionStore {
         -- the results are then that group's), or the metamer's group may use the recognizer (a model shared with it).
         JOIN "Model" r ON (${visibleSql(rowGroupViewer(`r."groupId"`, now), "METAMER", "m")}
                            OR ${visibleSql(rowGroupViewer(`m."groupId"`, now), "MODEL_FILE", "r")})
-                      AND r.modality = g.modality AND r."inputShape" = g."inputShape"
+                      AND ${compatibleSql}
                       AND r.sha256 IS NOT NULL AND r."outputName" IS NOT NULL
-                      AND s.label = ANY(r."classLabels")
-       WHERE m.id = ANY(${metamerIds}::uuid[]) AND m.passed
+        LEFT JOIN "LabelMap" rm ON rm.id = r."labelMapId"
+        LEFT JOIN "LabelMap" gm ON gm.id = g."labelMapId"
+       WHERE (${truthSql}) IS NOT NULL AND m.id = ANY(${metamerIds}::uuid[]) AND m.passed
          AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = r.id AND x."metamerId" = m.id)
        GROUP BY r.id, 2`;
     return rows;
   }
 
   /**
-   * For a newly registered model: the validated metamers and natural stimuli of its group it can classify (same
-   * modality; metamers also need the same input shape; labels in its label space) and has not classified yet.
+   * For a newly registered model (or one whose recognitions were deleted: a new label map, the upgrade to rendered
+   * recognition): the validated metamers and natural stimuli of its group it can classify (same modality; metamers
+   * also need the same input shape and a declared range; an answer in its label space) and has not classified yet.
    */
   async unrecognizedFor(recognizerId: string): Promise<{ metamerIds: string[]; stimulusIds: string[] }> {
     // The same pairing as recognizersForMetamers: metamers its group sees, or of a group that may use it.
@@ -110,25 +162,44 @@ export class RecognitionStore {
         FROM "Model" r
         JOIN "Metamer" m ON m.passed AND (${visibleSql(rowGroupViewer(`r."groupId"`, now), "METAMER", "m")}
                                           OR ${visibleSql(rowGroupViewer(`m."groupId"`, now), "MODEL_FILE", "r")})
-        JOIN "Model" g ON g.id = m."modelId" AND g.modality = r.modality AND g."inputShape" = r."inputShape"
-        JOIN "Stimulus" s ON s.id = m."stimulusId" AND s.label = ANY(r."classLabels")
-       WHERE r.id = ${recognizerId}::uuid
+        JOIN "Model" g ON g.id = m."modelId" AND ${compatibleSql}
+        JOIN "Stimulus" s ON s.id = m."stimulusId"
+        LEFT JOIN "LabelMap" rm ON rm.id = r."labelMapId"
+        LEFT JOIN "LabelMap" gm ON gm.id = g."labelMapId"
+       WHERE r.id = ${recognizerId}::uuid AND (${truthSql}) IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = r.id AND x."metamerId" = m.id)
        ORDER BY m.id`;
     const stimuli = await this.db.$queryRaw<{ id: string }[]>`
       SELECT s.id
         FROM "Model" r
         JOIN "StimulusSet" st ON st."groupId" = r."groupId" AND st.modality = r.modality
-        JOIN "Stimulus" s ON s."setId" = st.id AND s.label = ANY(r."classLabels")
-       WHERE r.id = ${recognizerId}::uuid
+        JOIN "Stimulus" s ON s."setId" = st.id
+        LEFT JOIN "LabelMap" rm ON rm.id = r."labelMapId"
+        LEFT JOIN "LabelMap" gm ON false
+       WHERE r.id = ${recognizerId}::uuid AND (${truthSql}) IS NOT NULL
+         -- A reference set (training-like images for null distributions) is not a set of natural stimuli to score:
+         -- the demo's 8,000 training digits would cost every new model 8,000 recognitions no result reads. Its
+         -- stimuli that are also metamer targets still come in through the second part.
+         AND NOT EXISTS (SELECT 1 FROM "ReferenceNull" rn WHERE rn."setId" = st.id)
          AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = r.id AND x."stimulusId" = s.id)
       UNION
       -- the natural stimuli of the metamers above (another group's, when shared), for the curves' natural point
       SELECT m."stimulusId" FROM "Metamer" m
-       WHERE m.id = ANY(${metamers.map((r) => r.id)}::uuid[])
+        JOIN "Stimulus" s ON s.id = m."stimulusId"
+        JOIN "Model" r ON r.id = ${recognizerId}::uuid
+        LEFT JOIN "LabelMap" rm ON rm.id = r."labelMapId"
+        LEFT JOIN "LabelMap" gm ON false
+       WHERE m.id = ANY(${metamers.map((r) => r.id)}::uuid[]) AND (${truthSql}) IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM "Recognition" x WHERE x."recognizerId" = ${recognizerId}::uuid AND x."stimulusId" = m."stimulusId")
        ORDER BY 1`;
     return { metamerIds: metamers.map((r) => r.id), stimulusIds: stimuli.map((r) => r.id) };
+  }
+
+  /** The rows of one recognizer (for tests and checks). */
+  rowsFor(recognizerId: string): Promise<NewRecognition[]> {
+    return this.db.$queryRaw<NewRecognition[]>`
+      SELECT "recognizerId", "metamerId", "stimulusId", "predictedLabel", correct
+        FROM "Recognition" WHERE "recognizerId" = ${recognizerId}::uuid ORDER BY "metamerId", "stimulusId"`;
   }
 
   /** Recognition rows of one recognizer (counts by kind), for progress and tests. */

@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS } from "../../src/config.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { createLogger } from "../../src/logger.js";
 import { EngineSessionCache } from "../../src/engine/index.js";
+import { renderImage } from "../../src/engine/media/index.js";
 import { JobHandlerRegistry, JobQueue } from "../../src/services/jobs/queue.js";
 import { MetricsService } from "../../src/services/metrics/recognizability-service.js";
 import { RecognitionJobHandler } from "../../src/services/jobs/handlers/recognition.js";
@@ -79,7 +80,7 @@ describe("cross-model recognition jobs", () => {
   let db: TestDatabase;
   const classifiers = [11, 12, 13, 14, 15].map(linearClassifier);
   const models: ModelRecord[] = [];
-  const tensors = new Map<string, Float32Array>(); // metamer id -> tensor
+  const tensors = new Map<string, Float32Array>(); // metamer id -> its saved PNG decoded (what recognizers classify)
   const truth = new Map<string, string>(); // metamer id -> natural label
   let stimulusTensors: Float32Array[] = [];
   let groupId: string;
@@ -109,16 +110,20 @@ describe("cross-model recognition jobs", () => {
     // tensors (blobs are content-addressed, so metamers i and i + 250 share one) keep the setup quick.
     const jobs = await store.jobs.enqueue(Array.from({ length: 1000 }, () => ({ kind: "SYNTHESIS" as const, groupId })));
     const distinct = Array.from({ length: 250 }, () => Float32Array.from({ length: D }, () => rng.next()));
+    // Recognizers classify the saved 8-bit PNG decoded back (issue 12 item 4), so each metamer has a real rendering.
+    const renderings = await Promise.all(distinct.map((x) => renderImage(x, SHAPE, [0, 1])));
     await store.transaction(async (tx) => {
       const blobs = [];
+      const renderingBlobs = [];
       for (const x of distinct) blobs.push(await tx.blobs.put(bytesOf(x), "application/x-float32"));
+      for (const r of renderings) renderingBlobs.push(await tx.blobs.put(r.bytes, r.contentType));
       for (let i = 0; i < 1000; i++) {
-        const x = distinct[i % 250];
+        const x = renderings[i % 250].decoded;
         const blob = blobs[i % 250];
         const stimulus = stimuli[i % stimuli.length];
         const m = await tx.metamers.create({
           jobId: jobs[i].id, groupId, modelId: models[i % 5].id, stimulusId: stimulus.id, stage: "logits", seed: 0,
-          config: {}, history: [], certificate: {}, passed: true, tensorSha256: blob.sha256, renderingSha256: blob.sha256,
+          config: {}, history: [], certificate: {}, passed: true, tensorSha256: blob.sha256, renderingSha256: renderingBlobs[i % 250].sha256,
           sha256: blob.sha256, softwareVersions: {},
         });
         tensors.set(m.id, x);
@@ -206,6 +211,20 @@ describe("cross-model recognition jobs", () => {
 
   it("gives a newly registered model its backlog of metamers and natural stimuli", async () => {
     const store = db.store;
+    // A reference set (training-like stimuli for null distributions) is not scored: no result reads those recognitions.
+    const reference = await store.stimuli.createSet({ groupId, name: "reference", modality: "IMAGE", classLabels: LABELS, sampleRate: null });
+    await store.transaction(async (tx) => {
+      const items = [];
+      for (let i = 0; i < 30; i++) {
+        const blob = await tx.blobs.put(bytesOf(Float32Array.from({ length: D }, (_, k) => ((i * 31 + k) % 97) / 97)), "application/x-float32");
+        items.push({
+          label: LABELS[i % 4], filename: `r${i}.f32`, contentType: "application/x-float32", sha256: blob.sha256,
+          tensors: [{ shapeKey: SHAPE.join("x"), shape: SHAPE, blobSha256: blob.sha256 }],
+        });
+      }
+      await tx.stimuli.addStimuli(reference, items);
+      await tx.nulls.createMissing(groupId, { modelId: models[0].id, setId: reference.id, augmentationKey: "none", n: 100, seed: 0 }, null, ["logits"], null);
+    });
     const late = linearClassifier(16);
     const model = await registerModel(store, groupId, "linear-late", late.bytes);
     const member = { groupId, role: "MEMBER" as const, apiKeyId: "test" };

@@ -103,6 +103,26 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/**
+ * A model's decision in its scored label space (the label check and recognition; issue 12 item 5). Without a label map:
+ * the class of the largest logit (`classLabels[k]`, or its index when the model has no labels). With one: the authors'
+ * force_16_choice (model_metamers_pytorch), which walks the classes from the largest logit down and answers the
+ * category of the first class that has one, i.e. the category of the mapped class with the largest logit (first one on
+ * ties). Null when no class of the model is mapped (attaching a map refuses that).
+ */
+export function forcedChoice(logits: ArrayLike<number>, classLabels: readonly string[], classToCategory?: Readonly<Record<string, string>> | null): string | null {
+  if (!classToCategory) {
+    const k = argmax(logits);
+    return classLabels[k] ?? String(k);
+  }
+  let best = -1;
+  for (let i = 0; i < logits.length; i++) {
+    if (!Object.hasOwn(classToCategory, classLabels[i] ?? String(i))) continue;
+    if (best < 0 || logits[i] > logits[best]) best = i;
+  }
+  return best < 0 ? null : classToCategory[classLabels[best] ?? String(best)];
+}
+
 /** Correlations top out at 1; SNR at +Infinity (two identical stimuli). */
 const CEILING: Record<Metric, number> = { spearman: 1, pearson: 1, snr: Infinity };
 /** Spearman only: rank correlations of equal rankings come out a few ulps below 1. */

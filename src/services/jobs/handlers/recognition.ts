@@ -1,7 +1,6 @@
-import { argmax, type EngineSessionCache } from "../../../engine/index.js";
+import { decodeRendering, forcedChoice, type EngineSessionCache } from "../../../engine/index.js";
 import { AppError } from "../../../errors.js";
-import type { NewRecognition, PendingMetamer } from "../../../store/recognition.js";
-import type { StimulusRecord } from "../../../store/stimuli.js";
+import type { NewRecognition, PendingMetamer, PendingStimulus } from "../../../store/recognition.js";
 import type { StimulusService } from "../../stimuli.js";
 import { readPayload } from "../payloads.js";
 import type { JobContext, JobHandler, JobOutcome } from "../queue.js";
@@ -14,7 +13,12 @@ export interface RecognitionJobDeps {
   sessions: EngineSessionCache;
 }
 
-/** Runs a RECOGNITION job: batched inference of the recognizer, labels matched by name, rows written once. */
+/**
+ * Runs a RECOGNITION job: batched inference of the recognizer, rows written once. A metamer is classified as a person
+ * sees it (issue 12 item 4, as the authors reload the saved PNG/WAV): its saved rendering decoded back to values and
+ * rescaled linearly from the generator's declared input range to the recognizer's. Decisions are scored in the
+ * recognizer's label space (forcedChoice with its label map; the target was mapped by the SQL, store/recognition.ts).
+ */
 export class RecognitionJobHandler implements JobHandler {
   constructor(private readonly deps: RecognitionJobDeps) {}
 
@@ -43,14 +47,12 @@ export class RecognitionJobHandler implements JobHandler {
         return b;
       };
       const forward = await this.deps.sessions.forward(sha256, bytes, [recognizer.outputName]);
+      const labelMap = await store.labelMaps.forModel(recognizer.id);
       const itemSize = recognizer.inputShape.slice(1).reduce((a, b) => a * b, 1);
       const sameItemShape = (shape: number[]) => shape.slice(1).join("x") === recognizer.inputShape.slice(1).join("x");
-      const label = (logits: Float32Array) => {
-        const k = argmax(logits);
-        return recognizer.classLabels[k] ?? String(k);
-      };
+      const label = (logits: Float32Array) => forcedChoice(logits, recognizer.classLabels, labelMap?.classToCategory);
 
-      type Item = { metamer?: PendingMetamer; stimulus?: StimulusRecord };
+      type Item = { metamer?: PendingMetamer; stimulus?: PendingStimulus };
       const items: Item[] = [
         // A metamer made for another input shape is not a valid input; eligibility already filters these out.
         ...metamers.filter((m) => sameItemShape(m.inputShape)).map((metamer) => ({ metamer })),
@@ -66,8 +68,9 @@ export class RecognitionJobHandler implements JobHandler {
         const logits = (await forward.run(x))[recognizer.outputName];
         const classes = logits.length / batch.length;
         batch.forEach((item, i) => {
-          const predicted = label(logits.subarray(i * classes, (i + 1) * classes));
-          const truth = item.metamer?.label ?? item.stimulus!.label;
+          // null only for a map without any of the model's classes, which attaching a map refuses
+          const predicted = label(logits.subarray(i * classes, (i + 1) * classes)) ?? "";
+          const truth = item.metamer?.label ?? item.stimulus!.truth;
           rows.push({
             recognizerId: recognizer.id,
             metamerId: item.metamer?.id ?? null,
@@ -85,11 +88,14 @@ export class RecognitionJobHandler implements JobHandler {
     return "completed";
   }
 
-  private async input(ctx: JobContext, item: { metamer?: PendingMetamer; stimulus?: StimulusRecord }, recognizer: { inputShape: number[]; inputRange: number[]; sampleRate: number | null }): Promise<Float32Array> {
+  private async input(ctx: JobContext, item: { metamer?: PendingMetamer; stimulus?: PendingStimulus }, recognizer: { inputShape: number[]; inputRange: number[]; sampleRate: number | null }): Promise<Float32Array> {
     if (item.metamer) {
-      const bytes = await ctx.store.blobs.get(item.metamer.tensorSha256);
-      if (!bytes) throw new AppError("NOT_FOUND", `metamer ${item.metamer.id}: tensor blob ${item.metamer.tensorSha256} is missing`);
-      return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      const m = item.metamer;
+      const bytes = await ctx.store.blobs.get(m.renderingSha256);
+      if (!bytes) throw new AppError("NOT_FOUND", `metamer ${m.id}: rendering blob ${m.renderingSha256} is missing`);
+      const from = m.inputRange as [number, number];
+      const values = await decodeRendering(bytes, m.modality === "AUDIO" ? "audio/wav" : "image/png", from);
+      return rescale(values, from, recognizer.inputRange as [number, number]);
     }
     return this.deps.stimuli.inputTensor(item.stimulus!, {
       shape: recognizer.inputShape,
@@ -100,3 +106,14 @@ export class RecognitionJobHandler implements JobHandler {
   }
 }
 
+
+/**
+ * Maps values linearly from the generator's declared input range onto the recognizer's (the same picture or sound in
+ * the recognizer's units: a [0, 1] image becomes [0, 255] or [-1, 1]); a copy-free no-op when the ranges are equal.
+ */
+export function rescale(values: Float32Array, from: readonly [number, number], to: readonly [number, number]): Float32Array {
+  if (from[0] === to[0] && from[1] === to[1]) return values;
+  const scale = (to[1] - to[0]) / (from[1] - from[0]);
+  for (let i = 0; i < values.length; i++) values[i] = to[0] + (values[i] - from[0]) * scale;
+  return values;
+}
