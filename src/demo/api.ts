@@ -3,9 +3,10 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { MetamersClient } from "../cli/client.js";
+import { ApiError, type MetamersClient } from "../cli/client.js";
 import { REGIMES, trainingEpsilon, type DemoModel } from "./manifest.js";
-import type { CrossModelMatrix, CurvePoint } from "./result.js";
+import { parseCsv, type Trial } from "./paired.js";
+import type { CrossModelMatrix, CurvePoint, PairedTestSummary } from "./result.js";
 
 export interface RegisteredModel {
   id: string;
@@ -56,75 +57,76 @@ export interface DigitFile {
 
 export const digitFilename = (d: { label: string; index: number }) => `mnist-test-${d.label}-${d.index}.png`;
 
-/**
- * The stimuli of the set called `name` that holds exactly these digits (by file name), or a new set of that name with
- * them. Returned in the order of `digits`.
- */
-export async function ensureStimulusSet(client: MetamersClient, name: string, classLabels: string[], digits: DigitFile[], anyModelId: string): Promise<{ setId: string; stimuli: DemoStimulus[] }> {
-  const sets = await client.gql<{ stimulusSets: { edges: { node: { id: string; name: string } }[] } }>(
-    `query DemoSets { stimulusSets(first: 100) { edges { node { id name } } } }`,
-  );
-  // Every set of that name is a candidate: an earlier run with other contents may have made one before ours.
-  for (const set of sets.stimulusSets.edges.map((e) => e.node).filter((s) => s.name === name)) {
-    const existing = await client.gql<{ stimulusSet: { stimuli: { edges: { node: { id: string; label: string; filename: string } }[] } } }>(
-      `query DemoSetStimuli($id: ID!) { stimulusSet(id: $id) { stimuli(first: 500) { edges { node { id label filename } } } } }`,
-      { id: set.id },
-    );
-    const byName = new Map(existing.stimulusSet.stimuli.edges.map((e) => [e.node.filename, e.node]));
-    if (digits.every((d) => byName.has(digitFilename(d)))) {
-      return { setId: set.id, stimuli: digits.map((d) => byName.get(digitFilename(d))!).map((s) => ({ id: s.id, label: s.label })) };
-    }
-  }
-  const created = await client.gql<{ createStimulusSet: { id: string } }>(
-    `mutation DemoCreateSet($input: CreateStimulusSetInput!) { createStimulusSet(input: $input) { id } }`,
-    { input: { name, modality: "IMAGE", classLabels } },
-  );
-  const setId = created.createStimulusSet.id;
-  const added = await client.gql<{ addStimuli: DemoStimulus[] }>(
-    `mutation DemoAddStimuli($input: AddStimuliInput!) { addStimuli(input: $input) { id label } }`,
-    {
-      input: {
-        setId,
-        modelId: anyModelId,
-        items: digits.map((d) => ({ label: d.label, data: d.png.toString("base64"), filename: digitFilename(d) })),
-      },
-    },
-  );
-  return { setId, stimuli: added.addStimuli };
-}
-
 /** addStimuli takes at most 1,000 files a request. */
 const ADD_CHUNK = 500;
+/** Stimuli read a page. */
+const LIST_PAGE = 500;
+
+interface SetFile {
+  label: string;
+  filename: string;
+  png: Buffer;
+}
 
 /**
- * The demo's reference set: a set called `name` holding exactly these training digits (found by its size and file
- * names), or a new one, filled 500 files a request. Returns its id.
+ * The set called `name` (a group holds one set of a name) holding at least `files` (by file name): found, created, or
+ * topped up with the files it lacks, 500 a request, so an interrupted upload resumes where it stopped. Returns the
+ * set's id and its stimuli by file name.
  */
-export async function ensureReferenceSet(client: MetamersClient, name: string, classLabels: string[], digits: DigitFile[], anyModelId: string): Promise<string> {
-  const sets = await client.gql<{ stimulusSets: { edges: { node: { id: string; name: string; stimuli: { totalCount: number } } }[] } }>(
-    `query DemoReferenceSets { stimulusSets(first: 100) { edges { node { id name stimuli(first: 1) { totalCount } } } } }`,
-  );
-  // A set of that name and size is a complete earlier upload (the name encodes the digits per class).
-  const found = sets.stimulusSets.edges.map((e) => e.node).find((s) => s.name === name && s.stimuli.totalCount === digits.length);
-  if (found) return found.id;
-  const created = await client.gql<{ createStimulusSet: { id: string } }>(
-    `mutation DemoCreateReferenceSet($input: CreateStimulusSetInput!) { createStimulusSet(input: $input) { id } }`,
-    { input: { name, modality: "IMAGE", classLabels } },
-  );
-  const setId = created.createStimulusSet.id;
-  for (let i = 0; i < digits.length; i += ADD_CHUNK) {
-    await client.gql(
-      `mutation DemoAddReference($input: AddStimuliInput!) { addStimuli(input: $input) { id } }`,
-      {
-        input: {
-          setId,
-          modelId: anyModelId,
-          items: digits.slice(i, i + ADD_CHUNK).map((d) => ({ label: d.label, data: d.png.toString("base64"), filename: `mnist-train-${d.label}-${d.index}.png` })),
-        },
-      },
+async function ensureSetWith(client: MetamersClient, name: string, classLabels: string[], files: SetFile[], anyModelId: string): Promise<{ setId: string; byFilename: Map<string, DemoStimulus> }> {
+  let setId: string | undefined;
+  for (let after: string | null = null; setId === undefined; ) {
+    type Sets = { stimulusSets: { edges: { node: { id: string; name: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    const sets: Sets = await client.gql<Sets>(
+      `query DemoSets($after: String) { stimulusSets(first: 100, after: $after) { edges { node { id name } } pageInfo { hasNextPage endCursor } } }`,
+      { after },
     );
+    setId = sets.stimulusSets.edges.find((e) => e.node.name === name)?.node.id;
+    if (!sets.stimulusSets.pageInfo.hasNextPage) break;
+    after = sets.stimulusSets.pageInfo.endCursor;
   }
-  return setId;
+  const byFilename = new Map<string, DemoStimulus>();
+  if (setId) {
+    for (let after: string | null = null; ; ) {
+      type Page = { stimulusSet: { stimuli: { edges: { node: { id: string; label: string; filename: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } };
+      const page: Page = await client.gql<Page>(
+        `query DemoSetStimuli($id: ID!, $after: String, $first: Int) { stimulusSet(id: $id) { stimuli(first: $first, after: $after) { edges { node { id label filename } } pageInfo { hasNextPage endCursor } } } }`,
+        { id: setId, after, first: LIST_PAGE },
+      );
+      for (const { node } of page.stimulusSet.stimuli.edges) byFilename.set(node.filename, { id: node.id, label: node.label });
+      if (!page.stimulusSet.stimuli.pageInfo.hasNextPage) break;
+      after = page.stimulusSet.stimuli.pageInfo.endCursor;
+    }
+  } else {
+    const created = await client.gql<{ createStimulusSet: { id: string } }>(
+      `mutation DemoCreateSet($input: CreateStimulusSetInput!) { createStimulusSet(input: $input) { id } }`,
+      { input: { name, modality: "IMAGE", classLabels } },
+    );
+    setId = created.createStimulusSet.id;
+  }
+  const missing = files.filter((f) => !byFilename.has(f.filename));
+  for (let i = 0; i < missing.length; i += ADD_CHUNK) {
+    const chunk = missing.slice(i, i + ADD_CHUNK);
+    const added = await client.gql<{ addStimuli: DemoStimulus[] }>(
+      `mutation DemoAddStimuli($input: AddStimuliInput!) { addStimuli(input: $input) { id label } }`,
+      { input: { setId, modelId: anyModelId, items: chunk.map((f) => ({ label: f.label, data: f.png.toString("base64"), filename: f.filename })) } },
+    );
+    added.addStimuli.forEach((s, k) => byFilename.set(chunk[k].filename, s));
+  }
+  return { setId, byFilename };
+}
+
+/** The stimuli of the set called `name` holding these test digits (found, created or topped up), in the order of `digits`. */
+export async function ensureStimulusSet(client: MetamersClient, name: string, classLabels: string[], digits: DigitFile[], anyModelId: string): Promise<{ setId: string; stimuli: DemoStimulus[] }> {
+  const files = digits.map((d) => ({ label: d.label, filename: digitFilename(d), png: d.png }));
+  const { setId, byFilename } = await ensureSetWith(client, name, classLabels, files, anyModelId);
+  return { setId, stimuli: files.map((f) => byFilename.get(f.filename)!) };
+}
+
+/** The demo's reference set: the set called `name` holding these training digits (found, created or topped up). Returns its id. */
+export async function ensureReferenceSet(client: MetamersClient, name: string, classLabels: string[], digits: DigitFile[], anyModelId: string): Promise<string> {
+  const files = digits.map((d) => ({ label: d.label, filename: `mnist-train-${d.label}-${d.index}.png`, png: d.png }));
+  return (await ensureSetWith(client, name, classLabels, files, anyModelId)).setId;
 }
 
 /** A model-level reference null: the reference set, n pairs, seed 0, no augmentation (the digits are already varied). */
@@ -261,6 +263,7 @@ export async function curve(
   observer: "GENERATOR" | "OTHER_MODELS",
   stageLabels: Record<string, string>,
   source: DemoSource,
+  validatedN: (stage: string) => number,
 ): Promise<CurvePoint[]> {
   const labelOf = new Map(Object.entries(stageLabels).map(([label, tensor]) => [tensor, label]));
   const data = await client.gql<{ recognizabilityCurve: ApiCurvePoint[] }>(
@@ -268,25 +271,60 @@ export async function curve(
        recognizabilityCurve(modelId: $modelId, observer: $observer, batchIds: $batchIds, panelId: $panelId) { stage natural mean sem n } }`,
     { modelId, observer, batchIds: source.batchIds, panelId: source.panelId },
   );
-  // 95% interval from the curve's standard error (normal approximation), clipped to [0, 1].
-  return data.recognizabilityCurve.map((p) => ({
-    stage: p.natural ? "natural" : labelOf.get(p.stage) ?? p.stage,
-    mean: p.mean,
-    low: p.sem === null ? null : Math.max(0, p.mean - 1.96 * p.sem),
-    high: p.sem === null ? null : Math.min(1, p.mean + 1.96 * p.sem),
-    n: p.n,
-  }));
+  // 95% interval from the curve's standard error (normal approximation), clipped to [0, 1]. n: the validated metamers
+  // behind the point (the API's n counts recognizers for OTHER_MODELS).
+  return data.recognizabilityCurve.map((p) => {
+    const stage = p.natural ? "natural" : labelOf.get(p.stage) ?? p.stage;
+    return {
+      stage,
+      mean: p.mean,
+      low: p.sem === null ? null : Math.max(0, p.mean - 1.96 * p.sem),
+      high: p.sem === null ? null : Math.min(1, p.mean + 1.96 * p.sem),
+      n: validatedN(stage),
+    };
+  });
 }
 
-/** One generator's matrix row per stage (tensor names), in one request. */
-export async function stageMatrices(client: MetamersClient, generatorId: string, recognizerIds: string[], tensors: string[], batchIds: string[]) {
-  const fields = tensors.map((_, k) => `s${k}: crossModelMatrix(generatorIds: [$g], recognizerIds: $r, stage: $t${k}, batchIds: $b) { recognizerId n }`).join("\n");
-  const params = tensors.map((_, k) => `$t${k}: String!`).join(", ");
-  const data = await client.gql<Record<string, { recognizerId: string; n: number }[]>>(
-    `query DemoStageMatrices($g: ID!, $r: [ID!]!, $b: [ID!], ${params}) { ${fields} }`,
-    { g: generatorId, r: recognizerIds, b: batchIds, ...Object.fromEntries(tensors.map((t, k) => [`t${k}`, t])) },
+/**
+ * How many of this run's recognitions each recognizer has made of one generator's validated metamers, per stage
+ * (tensor name), and of the natural digits those metamers came from ("natural"): one MODEL curve per recognizer, in
+ * one request. Only the given batches count, so metamers of other runs never make a run look finished.
+ */
+export async function recognitionCounts(client: MetamersClient, generatorId: string, recognizerIds: string[], batchIds: string[]): Promise<Map<string, Map<string, number>>> {
+  const fields = recognizerIds
+    .map((_, k) => `r${k}: recognizabilityCurve(modelId: $g, observer: MODEL, recognizerId: $r${k}, batchIds: $b) { stage natural n }`)
+    .join("\n");
+  const params = recognizerIds.map((_, k) => `$r${k}: ID!`).join(", ");
+  const data = await client.gql<Record<string, { stage: string; natural: boolean; n: number }[]>>(
+    `query DemoRecognitionCounts($g: ID!, $b: [ID!], ${params}) { ${fields} }`,
+    { g: generatorId, b: batchIds, ...Object.fromEntries(recognizerIds.map((id, k) => [`r${k}`, id])) },
   );
-  return tensors.map((_, k) => data[`s${k}`]);
+  return new Map(recognizerIds.map((id, k) => [id, new Map(data[`r${k}`].map((p) => [p.natural ? "natural" : p.stage, p.n]))]));
+}
+
+/** Every recognition of one generator's metamers in the given batches (GET /export/model-trials.csv). */
+export async function modelTrials(client: MetamersClient, generatorId: string, batchIds: string[]): Promise<Trial[]> {
+  const query = new URLSearchParams({ generatorId, batchIds: batchIds.join(",") });
+  const csv = parseCsv((await client.download(`${client.url}/export/model-trials.csv?${query}`)).toString("utf8"));
+  const [header, ...rows] = csv;
+  const col = (name: string) => {
+    const i = header?.indexOf(name) ?? -1;
+    if (i < 0) throw new ApiError(`model-trials.csv: expected a column '${name}', got ${header?.join(",") ?? "nothing"}`, "BAD_RESPONSE");
+    return i;
+  };
+  const [recognizer, metamer, correct] = [col("recognizer_id"), col("metamer"), col("correct")];
+  return rows.filter((r) => r.length === header.length).map((r) => ({ recognizerId: r[recognizer], metamerId: r[metamer], correct: r[correct] === "true" }));
+}
+
+/** The service's paired test of per-digit differences (sign-flip permutation p, bootstrap 95% CI of the mean). */
+export async function pairedTest(client: MetamersClient, differences: number[], seed = 0): Promise<PairedTestSummary> {
+  const data = await client.gql<{ pairedDifferenceTest: { n: number; meanDifference: number; low: number; high: number; p: number; exact: boolean; permutations: number } }>(
+    `query DemoPairedTest($d: [Float!]!, $seed: Int!) {
+       pairedDifferenceTest(differences: $d, permutations: 10000, resamples: 1000, seed: $seed) { n meanDifference low high p exact permutations } }`,
+    { d: differences, seed },
+  );
+  const r = data.pairedDifferenceTest;
+  return { n: r.n, estimate: r.meanDifference, low: r.low, high: r.high, p: r.p, exact: r.exact, permutations: r.permutations };
 }
 
 /** Every recognizer's accuracy on every generator's final-stage metamers. */

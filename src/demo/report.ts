@@ -1,4 +1,5 @@
-import type { CrossModelMatrix, CurvePoint, DemoModelResult, DemoResult } from "./result.js";
+import { fmtTest } from "./findings.js";
+import { type CrossModelMatrix, type CurvePoint, type DemoModelResult, type DemoResult, MIN_POINT_N, type PairedComparison } from "./result.js";
 
 /**
  * The demo's outputs as pure functions of a DemoResult: `renderReport` gives a self-contained HTML page (images as
@@ -9,6 +10,21 @@ const escapeHtml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v.toFixed(2));
+
+/** "n=87", or "n=3 ⚠" below MIN_POINT_N validated metamers. */
+export const nLabel = (n: number) => `n=${n}${n < MIN_POINT_N ? " ⚠" : ""}`;
+
+/** Held / not supported, as the findings print it. */
+const verdict = (holds: boolean) => (holds ? "held" : "not supported");
+
+/** Stages of a model's curves in display order: natural first, the model's stages, then anything else the curves have. */
+function curveStages(m: DemoModelResult): string[] {
+  const curveStageNames = [...m.generatorCurve, ...m.otherModelsCurve].map((p) => p.stage);
+  return [...new Set([...curveStageNames.filter((s) => s === "natural"), ...m.stages, ...curveStageNames])];
+}
+
+const comparisonName = (c: PairedComparison) =>
+  c.kind === "MATCHED" ? `${c.a.model} − ${c.b.model} @ ${c.a.stage}` : `${c.a.model}: ${c.a.stage} − ${c.b.stage}`;
 
 const pngUrl = (base64: string) => `data:image/png;base64,${base64}`;
 
@@ -115,6 +131,32 @@ function gridTable(result: DemoResult, model: DemoModelResult): string {
   return `<table class="grid" data-model="${escapeHtml(model.name)}"><tr><th>natural</th>${header}</tr>${rows.join("")}</table>`;
 }
 
+/** The curve points with their validated n (flagged below MIN_POINT_N), beside the plot. */
+function curveTable(m: DemoModelResult): string {
+  const cell = (p: CurvePoint | undefined) => (p && p.mean !== null ? `${pct(p.mean)} [${pct(p.low)}, ${pct(p.high)}]` : "–");
+  const rows = curveStages(m).map((stage) => {
+    const gen = m.generatorCurve.find((p) => p.stage === stage);
+    const oth = m.otherModelsCurve.find((p) => p.stage === stage);
+    const n = oth?.n ?? gen?.n ?? 0;
+    return `<tr${n < MIN_POINT_N ? ' class="small-n"' : ""}><th>${escapeHtml(stage)}</th><td>${cell(gen)}</td><td>${cell(oth)}</td><td class="n">${escapeHtml(nLabel(n))}</td></tr>`;
+  });
+  return `<table class="curve-points" data-model="${escapeHtml(m.name)}"><tr><th>stage</th><th>generating model</th><th>other models</th><th>validated</th></tr>${rows.join("")}</table>`;
+}
+
+function comparisonsTable(comparisons: PairedComparison[]): string {
+  if (!comparisons.length) return "";
+  const rows = comparisons.map((c) => {
+    const t = c.test;
+    const cells = t
+      ? `<td>${t.estimate >= 0 ? "+" : ""}${t.estimate.toFixed(2)}</td><td>[${t.low.toFixed(2)}, ${t.high.toFixed(2)}]</td><td>${t.p.toPrecision(2)}${t.exact ? " (exact)" : ""}</td><td>${escapeHtml(nLabel(t.n))}</td>`
+      : `<td colspan="4">no digit with a validated metamer on both sides</td>`;
+    return `<tr><td>${escapeHtml(comparisonName(c))}</td>${cells}<td>${escapeHtml(c.recognizers.join(", "))}</td></tr>`;
+  });
+  return `<h2>Paired comparisons</h2>
+<p>Per digit, the share of the judging models that recognised A's metamer minus the share for B's; mean over digits, bootstrap 95% CI, two-sided sign-flip permutation p (10,000 draws, or exact).</p>
+<table class="comparisons"><tr><th>A − B</th><th>mean</th><th>95% CI</th><th>p</th><th>digits</th><th>judged by</th></tr>${rows.join("")}</table>`;
+}
+
 function validationText(model: DemoModelResult): string {
   return model.validation
     .map((v) => `${escapeHtml(v.stage)} ${v.passed}/${v.total}`)
@@ -126,7 +168,7 @@ export function renderReport(result: DemoResult): string {
   const findings = result.findings
     .map(
       (f) =>
-        `<li class="${f.holds ? "holds" : "fails"}"><b>${f.holds ? "✓ holds" : "✗ does not hold"}</b>: ${escapeHtml(f.statement)} <span class="detail">(${escapeHtml(f.detail)})</span></li>`,
+        `<li class="${f.holds ? "holds" : "fails"}"><b>${f.holds ? "✓" : "✗"} ${verdict(f.holds)}</b>: ${escapeHtml(f.statement)} <span class="detail">(${escapeHtml(f.detail)})</span></li>`,
     )
     .join("");
   const modelRows = result.models
@@ -141,6 +183,7 @@ export function renderReport(result: DemoResult): string {
 <h3>${escapeHtml(m.name)} <small>${escapeHtml(m.regime)}</small></h3>
 <div class="row"><div>${gridTable(result, m)}</div>
 <div class="plot">${curveSvg(m, chance)}
+${curveTable(m)}
 <p class="legend"><span style="color:${CURVE_COLOURS.generator}">■</span> generating model · <span style="color:${CURVE_COLOURS.others}">■</span> other models (mean, 95% CI)</p>
 <p class="validation">validated (null and label): ${validationText(m)}</p></div></div>
 </section>`,
@@ -165,11 +208,15 @@ table.grid img.failed { border-color: #e66; }
 .row { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
 li.holds b { color: #17803d; } li.fails b { color: #b42318; }
 .detail, .legend, .validation { color: #555; font-size: 12px; }
+table.curve-points, table.comparisons { border-collapse: collapse; font-size: 12px; }
+table.curve-points td, table.curve-points th, table.comparisons td, table.comparisons th { padding: 2px 6px; text-align: left; border-bottom: 1px solid #eee; }
+tr.small-n td.n { color: #b42318; font-weight: bold; }
 </style></head>
 <body>
 <h1>${escapeHtml(result.title)}</h1>
 <p>Generated ${escapeHtml(result.createdAt)} against ${escapeHtml(result.serviceUrl)}. Schedule: ${result.schedule.rounds} rounds × ${result.schedule.stepsPerRound} steps${result.elapsedSeconds !== null ? `; the run took ${Math.round(result.elapsedSeconds)} s` : ""}. Metamers with a red border failed validation.</p>
 <h2>Findings</h2><ul class="findings">${findings}</ul>
+${comparisonsTable(result.comparisons ?? [])}
 <h2>Models</h2>
 <table class="models"><tr><th>model</th><th>architecture</th><th>training</th><th>clean accuracy</th><th>robust accuracy</th></tr>${modelRows}</table>
 <h2>Natural digits and their metamers, by model and stage</h2>
@@ -185,21 +232,24 @@ export function formatSummary(result: DemoResult): string {
   const ci = (p: CurvePoint | undefined) => (p && p.mean !== null ? `${pct(p.mean)} [${pct(p.low)}–${pct(p.high)}]` : "–");
   for (const m of result.models) {
     lines.push(`${m.name} (${m.regime}${m.epsilon !== null ? `, L2 ε=${m.epsilon}` : ""})`);
-    lines.push(`  ${"stage".padEnd(12)}${"generating model".padEnd(22)}${"other models".padEnd(22)}validated`);
+    lines.push(`  ${"stage".padEnd(12)}${"generating model".padEnd(22)}${"other models".padEnd(22)}${"n".padEnd(9)}validated`);
     // Network order, natural first; a stage without validated metamers has no curve point but keeps its row and place.
-    const curveStages = [...m.generatorCurve, ...m.otherModelsCurve].map((p) => p.stage);
-    const stages = [...new Set([...curveStages.filter((s) => s === "natural"), ...m.stages, ...curveStages])];
-    for (const stage of stages) {
+    for (const stage of curveStages(m)) {
       const gen = m.generatorCurve.find((p) => p.stage === stage);
       const oth = m.otherModelsCurve.find((p) => p.stage === stage);
       const val = m.validation.find((v) => v.stage === stage);
       const valText = val ? `${val.passed}/${val.total} (${val.total ? pct(val.passed / val.total) : "–"})` : "";
-      lines.push(`  ${stage.padEnd(12)}${ci(gen).padEnd(22)}${ci(oth).padEnd(22)}${valText}`);
+      const n = oth?.n ?? gen?.n ?? 0;
+      lines.push(`  ${stage.padEnd(12)}${ci(gen).padEnd(22)}${ci(oth).padEnd(22)}${nLabel(n).padEnd(9)}${valText}`);
     }
+  }
+  if (result.comparisons?.length) {
+    lines.push("Paired comparisons (A − B per digit: mean [95% CI], sign-flip p, digits):");
+    for (const c of result.comparisons) lines.push(`  ${comparisonName(c).padEnd(40)}${c.test ? fmtTest(c.test) : "no digit with a validated metamer on both sides"}`);
   }
   if (result.findings.length) {
     lines.push("Findings:");
-    for (const f of result.findings) lines.push(`  ${f.holds ? "✓" : "✗"} ${f.statement}: ${f.detail}`);
+    for (const f of result.findings) lines.push(`  ${f.holds ? "✓" : "✗"} ${verdict(f.holds)}: ${f.statement}: ${f.detail}`);
   }
   return lines.join("\n");
 }

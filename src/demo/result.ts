@@ -11,8 +11,12 @@ export interface CurvePoint {
   mean: number | null;
   low: number | null;
   high: number | null;
+  /** Validated metamers of this run the point rests on (natural: the digits they came from). */
   n: number;
 }
+
+/** Curve points resting on fewer validated metamers than this are flagged (n=3 ⚠). */
+export const MIN_POINT_N = 10;
 
 export interface StageValidation {
   stage: string;
@@ -56,10 +60,35 @@ export interface CrossModelMatrix {
   n: number[][];
 }
 
+/** A paired test's outcome: mean difference A - B over digits, its bootstrap 95% CI and the sign-flip p-value. */
+export interface PairedTestSummary {
+  n: number;
+  estimate: number;
+  low: number;
+  high: number;
+  p: number;
+  exact: boolean;
+  permutations: number;
+}
+
+/** One paired comparison of the run (src/demo/paired.ts): A's metamers vs B's, digit by digit. */
+export interface PairedComparison {
+  kind: "MATCHED" | "FIRST_VS_FINAL";
+  a: { model: string; stage: string };
+  b: { model: string; stage: string };
+  /** The recognizers (model names) whose mean correctness is compared. */
+  recognizers: string[];
+  /** null when no digit has a validated metamer on both sides. */
+  test: PairedTestSummary | null;
+}
+
 export interface Finding {
   statement: string;
+  /** Decided by the test (p-value or CI), never by a point estimate alone. */
   holds: boolean;
   detail: string;
+  /** The test the verdict rests on; null when there was nothing to test. */
+  test: PairedTestSummary | null;
 }
 
 export interface DemoResult {
@@ -73,5 +102,7 @@ export interface DemoResult {
   digits: { label: string; png: string }[];
   models: DemoModelResult[];
   crossModel: CrossModelMatrix | null;
+  /** Every paired comparison (matched architectures at each stage, standard models' first vs final stage). */
+  comparisons: PairedComparison[];
   findings: Finding[];
 }

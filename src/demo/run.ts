@@ -18,8 +18,10 @@ import {
   ensureStimulusSet,
   type DemoNullSource,
   metamerViews,
+  modelTrials,
+  pairedTest,
+  recognitionCounts,
   recognizeBacklog,
-  stageMatrices,
   startSynthesis,
   type DemoStimulus,
   type DigitFile,
@@ -31,9 +33,10 @@ import {
 import { digitPng, pickTestDigits, pickTrainDigits, readSplit } from "./digits.js";
 import { evaluateFindings } from "./findings.js";
 import { DEMO_MODELS_DIR, readManifest, REGIMES, selectModels, trainingEpsilon, type DemoModel } from "./manifest.js";
+import { comparisonPlans, type MetamerTarget, pairedDifferences, perDigitRecognizability, type Trial } from "./paired.js";
 import type { ProgressSink } from "./progress.js";
 import { renderReport } from "./report.js";
-import type { DemoModelResult, DemoResult, GridMetamer } from "./result.js";
+import type { DemoModelResult, DemoResult, GridMetamer, PairedComparison } from "./result.js";
 
 export interface DemoOptions {
   /** Folder with manifest.json, mnist-split.json and the ONNX files (default models/demo). */
@@ -56,8 +59,16 @@ export interface DemoOptions {
   progress?: ProgressSink;
   /** Milliseconds between polls of the service while jobs run (default 2000). */
   pollMs?: number;
-  /** How long recognition may take once synthesis is done (default 30 min). */
+  /**
+   * How long recognition may go without a new judgement once synthesis is done (default 30 min): a slow machine only
+   * makes it longer, a stuck one fails (a rerun that recomputes a whole data dir's recognitions may take hours).
+   */
   recognitionTimeoutMs?: number;
+  /**
+   * How long recognition may make no progress, once synthesis is done and some are missing, before the demo asks every
+   * model to classify its backlog (default 60 s): a data dir whose recognitions were dropped has no jobs left to make them.
+   */
+  backlogAfterMs?: number;
   /**
    * The reference null the certificates use: training digits per class of the reference set (default all: 8,000) and
    * pairs (default 100,000). `false`: the per-set null of the test digits (underpowered, as before issue 12).
@@ -146,8 +157,8 @@ export async function runDemo(options: DemoOptions, client: MetamersClient): Pro
   for (const m of chosen) jobsByModel.set(m.name, await batchJobs(client, batches.get(m.name)!));
   const metamers = await metamerViews(client, [...jobsByModel.values()].flat().flatMap((j) => (j.metamer ? [j.metamer.id] : [])));
   const passed = (j: JobView) => (j.metamer ? metamers.get(j.metamer.id)?.passed ?? false : false);
-  await waitForRecognition(client, chosen, models, jobsByModel, passed, [...batches.values()], {
-    progress, pollMs, timeoutMs: options.recognitionTimeoutMs ?? 30 * 60_000,
+  await waitForRecognition(client, chosen, models, jobsByModel, passed, batches, {
+    progress, pollMs, timeoutMs: options.recognitionTimeoutMs ?? 30 * 60_000, backlogAfterMs: options.backlogAfterMs ?? 60_000,
   });
 
   const names = chosen.map((m) => m.name);
@@ -160,6 +171,9 @@ export async function runDemo(options: DemoOptions, client: MetamersClient): Pro
     const grid = await gridOf(client, m, jobsByModel.get(m.name)!, metamers, shownDigits.map((d) => stimuli[digits.indexOf(d)].id));
     results.push(await modelResult(client, m, models.get(m.name)!, jobsByModel.get(m.name)!, passed, grid, source));
   }
+  progress({ phase: "paired comparisons", done: 0, total: 1 });
+  const comparisons = await compareAll(client, chosen, models, jobsByModel, passed, batches, stimuli.map((s) => s.id));
+  progress({ phase: "paired comparisons", done: 1, total: 1, finished: true });
 
   const result: DemoResult = {
     title: "Metamer Hub demo: model metamers of MNIST classifiers",
@@ -171,7 +185,8 @@ export async function runDemo(options: DemoOptions, client: MetamersClient): Pro
     digits: shownDigits.map((d) => ({ label: d.label, png: d.png.toString("base64") })),
     models: results,
     crossModel: matrix,
-    findings: evaluateFindings(results),
+    comparisons,
+    findings: evaluateFindings(results, comparisons),
   };
   if (options.out) await writeFile(options.out, renderReport(result));
   return {
@@ -238,9 +253,12 @@ async function waitForSynthesis(client: MetamersClient, batchIds: string[], tota
 }
 
 /**
- * Every model classifies every validated metamer (RECOGNITION jobs). The service enqueues them as metamers finish;
- * recognizeBacklog also covers models registered after some metamers existed (pairs are judged once). Waits until
- * each (generator, stage) has every recognizer's judgement of every validated metamer.
+ * Every model classifies every validated metamer of this run and the digits they came from (RECOGNITION jobs the
+ * service enqueues as metamers finish). Waits for exactly that many judgements, counted in this run's batches only:
+ * per generator, per recognizer of the panel (the generator too), each stage's validated metamers and the natural
+ * digits behind them. When judgements are missing and none arrive for `backlogAfterMs` (a data dir made by an older
+ * version, whose recognitions were dropped for recomputation: no job will make them), asks each model to classify its
+ * backlog once and waits for the missing ones.
  */
 async function waitForRecognition(
   client: MetamersClient,
@@ -248,30 +266,83 @@ async function waitForRecognition(
   models: Map<string, RegisteredModel>,
   jobsByModel: Map<string, JobView[]>,
   passed: (j: JobView) => boolean,
-  batchIds: string[],
-  o: { progress: ProgressSink; pollMs: number; timeoutMs: number },
+  batches: Map<string, string>,
+  o: { progress: ProgressSink; pollMs: number; timeoutMs: number; backlogAfterMs: number },
 ) {
   const ids = chosen.map((m) => models.get(m.name)!.id);
-  for (const id of ids) await recognizeBacklog(client, id);
-  const expected = chosen.map((m) => Object.values(m.stages).map((tensor) => jobsByModel.get(m.name)!.filter((j) => j.stage === tensor && passed(j)).length));
-  const total = expected.flat().reduce((a, b) => a + b, 0) * ids.length;
+  const expected = chosen.map((m) => expectedJudgements(m, jobsByModel.get(m.name)!, passed));
+  const total = expected.reduce((acc, e) => acc + [...e.values()].reduce((a, b) => a + b, 0), 0) * ids.length;
   const phase = "cross-model recognition";
-  const started = performance.now();
+  let last = -1;
+  let lastChange = performance.now();
+  let askedBacklog = false;
   for (;;) {
     let judged = 0;
     for (const [g, m] of chosen.entries()) {
-      const tensors = Object.values(m.stages);
-      const cells = await stageMatrices(client, models.get(m.name)!.id, ids, tensors, batchIds);
-      tensors.forEach((_, s) => (judged += cells[s].reduce((acc, c) => acc + Math.min(c.n, expected[g][s]), 0)));
+      const counts = await recognitionCounts(client, models.get(m.name)!.id, ids, [batches.get(m.name)!]);
+      for (const byStage of counts.values()) for (const [key, want] of expected[g]) judged += Math.min(byStage.get(key) ?? 0, want);
     }
-    o.progress({ phase, done: judged, total });
+    if (judged !== last) [last, lastChange] = [judged, performance.now()];
+    o.progress({ phase, done: judged, total, detail: askedBacklog ? "backlog requested" : undefined });
     if (judged >= total) break;
-    if (performance.now() - started > o.timeoutMs) {
-      throw new ApiError(`recognition did not finish: ${judged} of ${total} judgements after ${(o.timeoutMs / 1000).toFixed(0)} s`, "TIMEOUT");
+    if (!askedBacklog && performance.now() - lastChange > o.backlogAfterMs) {
+      o.progress({ phase, done: judged, total, detail: `${total - judged} missing and none arriving: asking every model to classify its backlog` });
+      for (const id of ids) await recognizeBacklog(client, id);
+      askedBacklog = true;
+    }
+    if (performance.now() - lastChange > o.timeoutMs) {
+      throw new ApiError(`recognition did not finish: ${judged} of ${total} judgements, none new for ${(o.timeoutMs / 1000).toFixed(0)} s`, "TIMEOUT");
     }
     await sleep(o.pollMs);
   }
   o.progress({ phase, done: total, total, finished: true });
+}
+
+/**
+ * Judgements each recognizer owes one generator's run: per stage (tensor name) its validated metamers, and for
+ * "natural" the digits with at least one validated metamer (the curve's natural point).
+ */
+export function expectedJudgements(m: DemoModel, jobs: JobView[], passed: (j: JobView) => boolean): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tensor of Object.values(m.stages)) out.set(tensor, jobs.filter((j) => j.stage === tensor && passed(j)).length);
+  out.set("natural", new Set(jobs.filter(passed).map((j) => j.stimulus?.id)).size);
+  return out;
+}
+
+/**
+ * The run's paired comparisons (paired.ts): per comparison, per digit the share of the judging models that got A's
+ * and B's metamer right, and the service's sign-flip test and bootstrap CI of the mean difference. Seed 0 throughout.
+ */
+async function compareAll(
+  client: MetamersClient,
+  chosen: DemoModel[],
+  models: Map<string, RegisteredModel>,
+  jobsByModel: Map<string, JobView[]>,
+  passed: (j: JobView) => boolean,
+  batches: Map<string, string>,
+  digitOrder: string[],
+): Promise<PairedComparison[]> {
+  const plans = comparisonPlans(chosen.map((m) => ({
+    name: m.name, regime: REGIMES[m.entry.trainingRegime], architecture: m.entry.architectureDescription, stages: Object.keys(m.stages),
+  })));
+  const idOf = (name: string) => models.get(name)!.id;
+  const trials = new Map<string, Trial[]>();
+  const targets = new Map<string, Map<string, MetamerTarget>>();
+  for (const name of new Set(plans.flatMap((p) => [p.a.model, p.b.model]))) {
+    const m = chosen.find((x) => x.name === name)!;
+    trials.set(name, await modelTrials(client, idOf(name), [batches.get(name)!]));
+    const t = new Map<string, MetamerTarget>();
+    for (const j of jobsByModel.get(name)!) if (j.metamer && j.stimulus && passed(j)) t.set(j.metamer.id, { stimulusId: j.stimulus.id, stage: stageOf(m, j) });
+    targets.set(name, t);
+  }
+  const out: PairedComparison[] = [];
+  for (const plan of plans) {
+    const judges = plan.recognizers.map(idOf);
+    const side = (s: { model: string; stage: string }) => perDigitRecognizability(trials.get(s.model)!, targets.get(s.model)!, judges).get(s.stage);
+    const differences = pairedDifferences(side(plan.a), side(plan.b), digitOrder);
+    out.push({ ...plan, test: differences.length ? await pairedTest(client, differences) : null });
+  }
+  return out;
 }
 
 /** The stage label of a job (the API answers tensor names or labels). */
@@ -303,6 +374,10 @@ async function modelResult(
   source: DemoSource,
 ): Promise<DemoModelResult> {
   const stageLabels = Object.keys(m.stages);
+  // Validated metamers of this run behind each point; natural: the digits they came from.
+  const validated = jobs.filter(passed);
+  const validatedN = (stage: string) =>
+    stage === "natural" ? new Set(validated.map((j) => j.stimulus?.id)).size : validated.filter((j) => stageOf(m, j) === stage).length;
   return {
     name: m.name,
     description: m.entry.architectureDescription,
@@ -311,8 +386,8 @@ async function modelResult(
     cleanAccuracy: m.entry.cleanTestAccuracy,
     robustAccuracy: m.entry.robustTestAccuracy?.accuracy ?? null,
     stages: stageLabels,
-    generatorCurve: await curve(client, model.id, "GENERATOR", m.entry.stages, source),
-    otherModelsCurve: await curve(client, model.id, "OTHER_MODELS", m.entry.stages, source),
+    generatorCurve: await curve(client, model.id, "GENERATOR", m.entry.stages, source, validatedN),
+    otherModelsCurve: await curve(client, model.id, "OTHER_MODELS", m.entry.stages, source, validatedN),
     validation: stageLabels.map((stage) => {
       const js = jobs.filter((j) => stageOf(m, j) === stage);
       return { stage, passed: js.filter(passed).length, total: js.length };

@@ -28,6 +28,9 @@ export const FIELD_COSTS: Record<string, Cost> = {
   "Query.idiosyncrasy": (a, child) => 10 + Math.ceil(num(a.resamples, 1000) * 0.4) + child,
   "Query.compareRecognizability": (a, child) => 10 + Math.ceil(num(a.permutations, 10_000) * 0.04) + child,
   "Query.humanVsModel": (a, child) => 10 + Math.ceil(num(a.permutations, 10_000) * 0.04) + child,
+  // Each sign flip and each resample touches every difference: 250,000 of those a cost unit (about a millisecond).
+  "Query.pairedDifferenceTest": (a, child) =>
+    10 + Math.ceil(((num(a.permutations, 10_000) + num(a.resamples, 1000)) * len(a.differences)) / 250_000) + child,
   "Query.recognizabilityCurve": (_a, child) => 10 + child,
   // One cell per (generator, recognizer) pair, computed in SQL; without recognizerIds (a panel, or every recognizer with
   // results) as many recognizers as a panel may hold.

@@ -1,4 +1,4 @@
-// runDemo on a tiny configuration (2 demo models x 2 stages x 2 digits, 1 round x 5 steps) against a real test
+// runDemo on a tiny configuration (2 demo models x 2 stages x 2 digits, 4 rounds x 60 steps) against a real test
 // server whose jobs run on an in-process worker: what the demo registers, synthesizes and reports, checked against
 // the API independently, and a rerun that reuses everything. Which metamers pass validation after 5 steps is up to the
 // models; the expectations follow from the verdicts the API reports (only validated metamers are recognized).
@@ -63,7 +63,7 @@ const options = (out: string, events: ProgressEvent[]): DemoOptions => ({
   perClass: 1,
   classes: ["3", "7"],
   shown: 1,
-  schedule: { rounds: 1, stepsPerRound: 5 },
+  schedule: { rounds: 4, stepsPerRound: 60 },
   out,
   pollMs: 100,
   recognitionTimeoutMs: 60_000,
@@ -126,6 +126,8 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
     const stimulusIds = stimuli.data!.stimulusSet.stimuli.edges.map((e) => e.node.id).sort();
 
     const passedByModel: Record<string, number[]> = {};
+    /** Digits with a validated metamer at both of the model's stages: the units of its first-vs-final test. */
+    const bothStages: Record<string, number> = {};
     /** Stimuli with at least one validated metamer of the model: the natural point is their recognition. */
     const naturalByModel: Record<string, number> = {};
     for (const [name, stages] of Object.entries(STAGES)) {
@@ -138,6 +140,7 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
       const verdicts = await Promise.all(jobs.map(async (j) => ({ ...j, passed: await passedOf(j.metamer!.id) })));
       passedByModel[name] = tensors.map((tensor) => verdicts.filter((j) => j.stage === tensor && j.passed).length);
       naturalByModel[name] = new Set(verdicts.filter((j) => j.passed).map((j) => j.stimulus!.id)).size;
+      bothStages[name] = stimulusIds.filter((id) => tensors.every((tensor) => verdicts.some((j) => j.stimulus!.id === id && j.stage === tensor && j.passed))).length;
     }
     console.log(`validated metamers per stage: ${JSON.stringify(passedByModel)}`);
     // Every certificate is judged against the models' reference null of training digits, not the test digits' pairs.
@@ -152,7 +155,7 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
     // The result: per model its stages, the validation shares the API reports, and curves whose points and n follow
     // from them: the natural digits first, then each stage that has validated metamers (only those are recognized).
     const { result } = first;
-    expect(result.schedule).toEqual({ rounds: 1, stepsPerRound: 5 });
+    expect(result.schedule).toEqual({ rounds: 4, stepsPerRound: 60 });
     expect(result.models.map((m) => m.name)).toEqual(["mlp", "lenet"]);
     for (const m of result.models) {
       const stages = STAGES[m.name as keyof typeof STAGES];
@@ -163,7 +166,8 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
       const natural = naturalByModel[m.name];
       const naturalPoint = (n: number) => (natural > 0 ? [["natural", n]] : []);
       expect(m.generatorCurve.map((p) => [p.stage, p.n])).toEqual([...naturalPoint(natural), ...withMetamers.map((s) => [s, passed[stages.indexOf(s)]])]);
-      expect(m.otherModelsCurve.map((p) => [p.stage, p.n])).toEqual([...naturalPoint(1), ...withMetamers.map((s) => [s, 1])]);
+      // n: the validated metamers behind each point (natural: the digits they came from), for both observers.
+      expect(m.otherModelsCurve.map((p) => [p.stage, p.n])).toEqual([...naturalPoint(natural), ...withMetamers.map((s) => [s, passed[stages.indexOf(s)]])]);
       for (const p of [...m.generatorCurve, ...m.otherModelsCurve]) {
         expect(p.mean).toBeGreaterThanOrEqual(0);
         expect(p.mean).toBeLessThanOrEqual(1);
@@ -176,6 +180,29 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
     const finalPassed = result.models.map((m) => passedByModel[m.name][1]);
     expect(result.crossModel!.n).toEqual(finalPassed.map((p) => [p, p]));
     expect(result.findings).toHaveLength(2); // one per standard model; no adversarial or control model in this run
+    // Paired comparisons: each standard model's first vs final stage, over the digits validated at both stages, judged
+    // by the other model; with at most 2 digits every sign vector is enumerated.
+    expect(result.comparisons.map((c) => `${c.kind} ${c.a.model}:${c.a.stage}-${c.b.stage} by ${c.recognizers.join(",")}`)).toEqual([
+      "FIRST_VS_FINAL mlp:fc1_relu-final by lenet",
+      "FIRST_VS_FINAL lenet:conv1_relu-final by mlp",
+    ]);
+    for (const c of result.comparisons) {
+      const both = bothStages[c.a.model];
+      if (both === 0) {
+        expect(c.test).toBeNull();
+        continue;
+      }
+      expect(c.test).toMatchObject({ n: both, exact: true, permutations: 2 ** both });
+      expect(c.test!.low).toBeLessThanOrEqual(c.test!.estimate);
+      expect(c.test!.high).toBeGreaterThanOrEqual(c.test!.estimate);
+      expect(c.test!.p).toBeGreaterThan(0);
+      expect(c.test!.p).toBeLessThanOrEqual(1);
+    }
+    // The recognition phase waited for exactly this run's judgements: per model, per recognizer (both models), each
+    // validated metamer and each digit behind them.
+    const recognition = events.filter((e) => e.phase === "cross-model recognition");
+    const owed = Object.keys(STAGES).reduce((acc, name) => acc + passedByModel[name].reduce((a, b) => a + b, 0) + naturalByModel[name], 0) * 2;
+    expect(recognition.at(-1)).toMatchObject({ done: owed, total: owed, finished: true });
     expect(result.digits.map((d) => d.label)).toEqual(["3", "7"]);
 
     // The console summary: a row per stage in network order, natural first, a stage without validated metamers too.
@@ -188,7 +215,7 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
 
     // Progress: each phase reported and closed.
     const finished = events.filter((e) => e.finished).map((e) => e.phase);
-    expect(finished).toEqual(["registering models", "uploading the reference set (training digits)", "synthesizing 1x5", "cross-model recognition"]);
+    expect(finished).toEqual(["registering models", "uploading the reference set (training digits)", "synthesizing 4x60", "cross-model recognition", "paired comparisons"]);
 
     // The report file with its sections.
     const html = readFileSync(out, "utf8");
@@ -199,7 +226,7 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
     expect(html).toContain('id="model-mlp"');
     expect(html).toContain('id="model-lenet"');
     expect(html.match(/<svg[^>]*class="curve/g)).toHaveLength(2);
-  }, 120_000);
+  }, 300_000);
 
   it("reuses everything on a rerun: same models, set and batches, no new rows", async () => {
     // The background worker may still be classifying the reference digits (recognition backlog): let it finish first.
@@ -212,7 +239,21 @@ describe("runDemo on 2 models x 2 stages x 2 digits", () => {
     const after = await countRows(t.store);
     expect(Object.entries(after).filter(([k, v]) => before[k as keyof typeof before] !== v)).toEqual([]);
     expect(again.result.models.map((m) => m.validation)).toEqual(first.result.models.map((m) => m.validation));
-  }, 60_000);
+  }, 120_000);
+
+  it("recomputes recognitions an older data dir lost: asks for the backlog and waits for exactly the missing ones", async () => {
+    // As after a change that drops recognitions for recomputation: this run's metamers lose their judgements.
+    const metamerIds = (await Promise.all(Object.values(first.batches).map(batchJobs))).flat().flatMap((j) => (j.metamer ? [j.metamer.id] : []));
+    const dropped = await t.store.db.recognition.deleteMany({ where: { metamerId: { in: metamerIds } } });
+    expect(dropped.count).toBeGreaterThan(0); // some metamers validated (4 x 60 steps), so there was something to drop
+    const events: ProgressEvent[] = [];
+    const again = await runDemo({ ...options(path.join(dir, "backlog.html"), events), backlogAfterMs: 300 }, new MetamersClient(t.url, key));
+    expect(drainError).toBeUndefined();
+    expect(events.some((e) => e.phase === "cross-model recognition" && /asking every model to classify its backlog/.test(e.detail ?? ""))).toBe(true);
+    expect(await t.store.db.recognition.count({ where: { metamerId: { in: metamerIds } } })).toBe(dropped.count);
+    expect(again.result.models.map((m) => m.otherModelsCurve)).toEqual(first.result.models.map((m) => m.otherModelsCurve));
+    expect(again.result.comparisons).toEqual(first.result.comparisons);
+  }, 300_000);
 
   it("refuses options it cannot run, naming what was expected and what arrived", async () => {
     const client = new MetamersClient(t.url, key);

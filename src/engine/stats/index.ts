@@ -12,3 +12,4 @@ export {
   type PermutationTestResult,
 } from "./permutation.js";
 export { permutationObserverMixed } from "./observer-permutation.js";
+export { pairedSignFlipTest, type PairedTestOptions, type PairedTestResult } from "./paired.js";

@@ -7,6 +7,7 @@ import {
   DEFAULT_BOOTSTRAP,
   kendallTau,
   mean,
+  pairedSignFlipTest,
   pearson,
   percentileSummary,
   permutationMixed,
@@ -15,6 +16,7 @@ import {
   SeededRandom,
   spearman,
   type BootstrapResult,
+  type PairedTestResult,
   type PermutationTestResult,
 } from "../../engine/index.js";
 
@@ -40,6 +42,8 @@ export interface StatsTasks {
   permutationMixed: { input: { groups: number[][][]; permutations: number; seed: number }; output: PermutationTestResult };
   /** Humans vs network, the authors' scheme (src/engine/stats/observer-permutation.ts). */
   permutationObserverMixed: { input: { groups: number[][][]; permutations: number; seed: number }; output: PermutationTestResult };
+  /** Sign-flip test and bootstrap CI of paired differences (src/engine/stats/paired.ts). */
+  pairedSignFlip: { input: { differences: Float64Array; permutations: number } & ResampleOptions; output: PairedTestResult };
 }
 
 export type StatsTaskName = keyof StatsTasks;
@@ -51,6 +55,7 @@ export const STATS_TASKS: { [K in StatsTaskName]: (input: StatsTasks[K]["input"]
   permutationRepeatedMeasures: ({ y, permutations, seed }) => permutationRepeatedMeasures(y, { permutations, seed }),
   permutationMixed: ({ groups, permutations, seed }) => permutationMixed(groups, { permutations, seed }),
   permutationObserverMixed: ({ groups, permutations, seed }) => permutationObserverMixed(groups, { permutations, seed }),
+  pairedSignFlip: ({ differences, permutations, seed, resamples }) => pairedSignFlipTest(differences, { permutations, seed, resamples }),
 };
 
 /** Runs one task by name (in the worker, or inline in tests of the tasks themselves). */
