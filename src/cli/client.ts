@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 
 export class ApiError extends Error {
   constructor(
@@ -91,11 +91,16 @@ export class MetamersClient {
 
   /**
    * A file as either inline base64 (`data`) or, above `inlineLimit`, a completed two-step upload (`uploadId`):
-   * createUpload, then PUT the file streamed from disk.
+   * createUpload, then PUT the file streamed from disk. `onBytes` is told the bytes sent so far (for a progress bar:
+   * as the stream hands them to the request; an inline file all at once).
    */
-  async fileInput(file: string, purpose: "MODEL" | "STIMULUS", inlineLimit = 16 * 1024 * 1024): Promise<{ data?: string; uploadId?: string }> {
+  async fileInput(file: string, purpose: "MODEL" | "STIMULUS", inlineLimit = 16 * 1024 * 1024, onBytes?: (sent: number) => void): Promise<{ data?: string; uploadId?: string }> {
     const { size } = await stat(file);
-    if (size <= inlineLimit) return { data: (await readFile(file)).toString("base64") };
+    if (size <= inlineLimit) {
+      const data = (await readFile(file)).toString("base64");
+      onBytes?.(size);
+      return { data };
+    }
     const sha256 = await new Promise<string>((resolve, reject) => {
       const h = createHash("sha256");
       createReadStream(file).on("data", (c) => h.update(c)).on("end", () => resolve(h.digest("hex"))).on("error", reject);
@@ -114,7 +119,7 @@ export class MetamersClient {
     const res = await fetch(createUpload.url, {
       method: "PUT",
       headers,
-      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      body: Readable.toWeb(countingStream(file, onBytes)) as ReadableStream,
       duplex: "half",
     } as RequestInit);
     if (!res.ok) {
@@ -123,4 +128,20 @@ export class MetamersClient {
     }
     return { uploadId: createUpload.id };
   }
+}
+
+/** The file as a stream that reports the bytes passed on so far (backpressure keeps that close to the bytes sent). */
+function countingStream(file: string, onBytes?: (sent: number) => void): Readable {
+  const stream = createReadStream(file);
+  if (!onBytes) return stream;
+  let sent = 0;
+  return stream.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        onBytes(sent);
+        done(null, chunk);
+      },
+    }),
+  );
 }

@@ -3,22 +3,42 @@ import { parseArgs } from "node:util";
 import { AppError } from "../errors.js";
 import type { Output } from "./api-commands.js";
 import type { MetamersClient } from "./client.js";
+import { JobsFailedError } from "./exit-codes.js";
+import { formatEta, ProgressDisplay } from "./progress.js";
 
 export const SYNTHESIZE_USAGE = `usage:
   metamers synthesize --model <id> --stages <a,b,...> (--set <setId> | --stimuli <id,id,...>)
                       [--recipe FEATHER_2023|ADAM_RANGE_PENALTY] [--rounds N] [--steps N] [--step S]
                       [--seed N] [--idempotency-key K] [--wait] [--json]
   stages are tensor names or stage labels; without --rounds/--steps the paper's 8 x 3000 schedule runs.
-  --wait shows a progress bar until every job has finished, then prints where the metamers are.`;
+  The batch id is printed first (stdout). --wait then shows a progress bar with an ETA on stderr (one line per ~10%
+  when stderr is not a terminal) until every job of the batch has ended, also when the request was a replay of an
+  earlier one (same --idempotency-key), then prints where the metamers are; it exits with code 4 when jobs failed or
+  were cancelled. --json prints one JSON object (with --wait: batchId, counts, results) and no text.`;
 
 export interface SynthesizeOptions {
   /** Poll interval for --wait (tests shorten it). */
   pollMs?: number;
-  /** Whether `out` is a terminal: a bar redrawn in place (\\r) instead of one line per change. */
+  /** Where the progress bar goes (default process.stderr). */
+  err?: Output;
+  /** Whether `err` is a terminal: a bar redrawn in place (\\r) instead of a line per ~10% (default: stderr's isTTY). */
   tty?: boolean;
 }
 
-const BATCH = `query($id: ID!) { synthesisBatch(id: $id) { id counts { queued running succeeded failed cancelled } } }`;
+/** The batch's progress as --wait reads it (SynthesisBatch.progress: the real job count, not the request's). */
+const PROGRESS = `query($id: ID!) { synthesisBatch(id: $id) { id progress {
+  jobsTotal jobsDone jobsSucceeded jobsFailed jobsCancelled jobsRunning fraction etaSeconds } } }`;
+
+interface BatchProgress {
+  jobsTotal: number;
+  jobsDone: number;
+  jobsSucceeded: number;
+  jobsFailed: number;
+  jobsCancelled: number;
+  jobsRunning: number;
+  fraction: number;
+  etaSeconds: number | null;
+}
 
 type SynthesizeValues = ReturnType<typeof parseSynthesizeArgs>;
 
@@ -35,7 +55,7 @@ export async function synthesizeCommand(argv: string[], client: MetamersClient, 
   const values = parseSynthesizeArgs(argv);
   const stimulusIds = (values.stimuli?.split(",").filter(Boolean) ?? []).concat(values.set ? await stimulusIdsOfSet(client, values.set) : []);
   const { synthesizeMetamers: batch } = await client.gql(
-    `mutation($input: SynthesizeMetamersInput!) { synthesizeMetamers(input: $input) { id counts { queued } } }`,
+    `mutation($input: SynthesizeMetamersInput!) { synthesizeMetamers(input: $input) { id progress { jobsTotal jobsDone } } }`,
     {
       input: {
         modelId: values.model,
@@ -47,18 +67,28 @@ export async function synthesizeCommand(argv: string[], client: MetamersClient, 
       },
     },
   );
-  const total = batch.counts.queued as number;
+  // The batch's own job count: on an idempotent replay the request's jobs may already be running or done, so what is
+  // queued now says nothing about how many there are.
+  const total = batch.progress.jobsTotal as number;
   if (!values.wait) {
-    out.write(values.json ? JSON.stringify({ batchId: batch.id, jobs: total }) + "\n" : `batch ${batch.id}: ${total} jobs queued (follow: metamers synthesize ... --wait, or query synthesisBatch(id: "${batch.id}"))\n`);
+    out.write(values.json ? JSON.stringify({ batchId: batch.id, jobs: total }) + "\n" : `batch ${batch.id}: ${total} jobs (follow: metamers synthesize ... --wait, or query synthesisBatch(id: "${batch.id}") { progress { jobsDone jobsTotal etaSeconds } })\n`);
     return;
   }
-  await waitForBatch(client, batch.id, total, values.json ? null : out, options);
+  // First, before any waiting: a script or a person who stops waiting still has the id to follow the batch by.
+  if (!values.json) out.write(`batch ${batch.id}: ${total} jobs, ${batch.progress.jobsDone} done; waiting for them\n`);
+  const err = options.err ?? process.stderr;
+  const tty = options.tty ?? (err === process.stderr && Boolean(process.stderr.isTTY));
+  const final = await waitForBatch(client, batch.id, new ProgressDisplay(err, { tty }), options);
   const { counts, results } = await batchResults(client, batch.id);
-  if (values.json) {
-    out.write(JSON.stringify({ batchId: batch.id, counts, results }) + "\n");
-    return;
+  if (values.json) out.write(JSON.stringify({ batchId: batch.id, counts, results }) + "\n");
+  else for (const r of results) out.write(resultLine(r));
+  if (final.jobsFailed + final.jobsCancelled > 0) {
+    throw new JobsFailedError(
+      `batch ${batch.id}: ${final.jobsFailed} of ${final.jobsTotal} jobs failed, ${final.jobsCancelled} cancelled`,
+      final.jobsFailed,
+      final.jobsCancelled,
+    );
   }
-  for (const r of results) out.write(resultLine(r));
 }
 
 /** The flags, with the required ones checked (BAD_USER_INPUT with the usage otherwise). */
@@ -123,20 +153,25 @@ async function stimulusIdsOfSet(client: MetamersClient, setId: string): Promise<
   return ids;
 }
 
-/** Polls the batch until every job has ended, showing a progress bar on `out` (none when null: --json). */
-async function waitForBatch(client: MetamersClient, batchId: string, total: number, out: Output | null, options: SynthesizeOptions): Promise<void> {
-  let last = "";
+/**
+ * Polls the batch until every one of its jobs has ended (the server's count, re-read each time), showing the bar
+ * (steps done, so it moves within long jobs) with the jobs done and the ETA. Returns the final progress.
+ */
+async function waitForBatch(client: MetamersClient, batchId: string, display: ProgressDisplay, options: SynthesizeOptions): Promise<BatchProgress> {
   for (;;) {
-    const { synthesisBatch } = await client.gql(BATCH, { id: batchId });
-    const c = synthesisBatch.counts;
-    const done = c.succeeded + c.failed + c.cancelled;
-    const line = progressBar(done, total) + ` ${done}/${total} done (${c.running} running, ${c.succeeded} succeeded, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ""})`;
-    if (out && line !== last) out.write(options.tty ? `\r${line}` : `${line}\n`);
-    last = line;
-    if (done >= total) break;
+    const { synthesisBatch } = await client.gql(PROGRESS, { id: batchId });
+    if (!synthesisBatch) throw new AppError("NOT_FOUND", `synthesis batch ${batchId} is no longer visible to this key`);
+    const p: BatchProgress = synthesisBatch.progress;
+    const ended = p.jobsDone >= p.jobsTotal;
+    const text = `${p.jobsDone}/${p.jobsTotal} jobs done (${p.jobsRunning} running, ${p.jobsSucceeded} succeeded, ${p.jobsFailed} failed${p.jobsCancelled ? `, ${p.jobsCancelled} cancelled` : ""})${ended ? "" : ` ${formatEta(p.etaSeconds)}`}`;
+    // The bar is full only when every job has ended (the last steps can be done while a job still saves its result).
+    display.update(ended ? 1 : Math.min(p.fraction, 0.999), text, ended);
+    if (ended) {
+      display.done();
+      return p;
+    }
     await new Promise((r) => setTimeout(r, options.pollMs ?? 1000));
   }
-  if (out && options.tty) out.write("\n");
 }
 
 /** The batch's final counts and, per job, its metamer (with its validation and links) or its error. */
@@ -159,9 +194,4 @@ function resultLine(r: JobResult): string {
   return r.metamer
     ? `${r.stage}  stimulus ${r.stimulusId}: metamer ${r.metamer.id} ${r.metamer.passed ? "passed" : "did not pass"} validation; rendering ${r.metamer.renderingUrl}, tensor ${r.metamer.tensorUrl}\n`
     : `${r.stage}  stimulus ${r.stimulusId}: ${r.status}${r.error ? ` [${r.error.code}] ${r.error.message}` : ""}\n`;
-}
-
-export function progressBar(done: number, total: number, width = 30): string {
-  const filled = total === 0 ? width : Math.round((done / total) * width);
-  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
 }

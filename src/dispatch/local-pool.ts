@@ -16,6 +16,8 @@ export interface LocalPoolOptions {
   log: Logger;
   leaseMs?: number;
   heartbeatMs?: number;
+  /** Least time between two progress writes of a running job (default 2 s). */
+  progressMs?: number;
   pollMs?: number;
   /** Replace a worker that died (default true). */
   respawn?: boolean;
@@ -122,6 +124,7 @@ export class LocalWorkerPool implements Dispatcher {
         config: this.options.config,
         leaseMs: this.options.leaseMs ?? this.options.config.jobs.leaseMs,
         heartbeatMs: this.options.heartbeatMs,
+        progressMs: this.options.progressMs,
         pollMs: this.options.pollMs ?? 1000,
       });
     });

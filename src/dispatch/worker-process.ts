@@ -15,6 +15,8 @@ export interface WorkerInit {
   config: AppConfig;
   leaseMs: number;
   heartbeatMs?: number;
+  /** Least time between two progress writes of a running job (JobQueueOptions.progressMs). */
+  progressMs?: number;
   pollMs: number;
 }
 
@@ -55,6 +57,7 @@ export function servePoolWorker(createHandlers: (deps: WorkerDeps) => WorkerHand
         owner: `${message.workerId}-${process.pid}`,
         leaseMs: message.leaseMs,
         heartbeatMs: message.heartbeatMs,
+        progressMs: message.progressMs,
         onCheckpoint: (e) => tell({ type: "checkpoint", ...e }),
       });
       const started = new JobWorker(queue, {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
-import { progressBar } from "../../src/cli/synthesis-commands.js";
+import { progressBar } from "../../src/cli/progress.js";
 import { createJobHandlers } from "../../src/worker.js";
 import { JobQueue, JobWorker } from "../../src/services/jobs/queue.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
@@ -41,7 +41,8 @@ describe("metamers synthesize", () => {
     const env = { url: t.url, apiKey: key, dataDir: mkdtempSync(path.join(os.tmpdir(), "cli-")) };
     await runCli(["synthesize", "--model", modelId, "--stages", "relu1,pool1", "--set", setId, "--rounds", "1", "--steps", "5", "--wait"], { write: (s: string) => (text += s) }, env);
     const lines = text.trim().split("\n");
-    expect(lines.some((l) => /^\[#{30}\] 4\/4 done \(0 running, 4 succeeded, 0 failed\)$/.test(l))).toBe(true);
+    // stdout: the batch id first, then the results (the bar goes to stderr: test/progress/cli-wait.test.ts).
+    expect(lines[0]).toMatch(/^batch [0-9a-f-]{36}: 4 jobs, \d done; waiting for them$/);
     const results = lines.filter((l) => l.includes("metamer "));
     expect(results).toHaveLength(4);
     for (const l of results) expect(l).toMatch(/rendering http:\/\/127\.0\.0\.1:\d+\/blobs\/[0-9a-f]{64}, tensor http/);
@@ -52,9 +53,12 @@ describe("metamers synthesize", () => {
     await expect(runCli(["synthesize", "--model", modelId], { write: () => 0 }, env)).rejects.toThrow(/--model, --stages and --set or --stimuli are required/);
   });
 
-  it("draws a bar of the finished fraction", () => {
-    expect(progressBar(0, 4, 8)).toBe("[--------]");
-    expect(progressBar(1, 4, 8)).toBe("[##------]");
-    expect(progressBar(4, 4, 8)).toBe("[########]");
+  it("draws a bar of the finished fraction, clamped to [0, 1]", () => {
+    expect(progressBar(0, 8)).toBe("[--------]");
+    expect(progressBar(1 / 4, 8)).toBe("[##------]");
+    expect(progressBar(1, 8)).toBe("[########]");
+    // More done than the total (the old --wait's "Invalid count value: -10") draws a full bar, not a crash.
+    expect(progressBar(7 / 2, 8)).toBe("[########]");
+    expect(progressBar(-1, 8)).toBe("[--------]");
   });
 });

@@ -27,6 +27,12 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Epoch milliseconds: stop (after a checkpoint) once a step ends past it. Lambda uses it to continue elsewhere. */
   deadline?: number;
+  /**
+   * Called after every step, synchronously: it must be cheap (the caller keeps the latest value and throttles what
+   * it writes; a database write per step would cost more than a small model's step). `roundEnd` is true on the last
+   * step of a FEATHER_2023 round (the step size halves next), a natural point to report.
+   */
+  onProgress?: (progress: SynthesisProgress, roundEnd: boolean) => void;
 }
 
 export interface RunResult {
@@ -171,6 +177,7 @@ export class MetamerSynthesis {
     while (!this.done) {
       await this.step();
       sinceCheckpoint += 1;
+      options.onProgress?.(this.progress(), this.atRoundEnd());
       if (this.done) break;
       if (options.shouldStop?.()) {
         await checkpoint();
@@ -183,6 +190,12 @@ export class MetamerSynthesis {
       if (sinceCheckpoint >= every) await checkpoint();
     }
     return { reason: this.converged ? "converged" : "completed", iteration: this.iterationCount };
+  }
+
+  /** True when the last step ended a FEATHER_2023 round (ADAM_RANGE_PENALTY has no rounds). */
+  private atRoundEnd(): boolean {
+    const config = this.setup.config;
+    return config.recipe === "FEATHER_2023" && this.iterationCount > 0 && this.iterationCount % config.stepsPerRound === 0;
   }
 
   progress(): SynthesisProgress {

@@ -24,6 +24,12 @@ export interface JobContext {
   loadCheckpoint(): Promise<Uint8Array | null>;
   /** Persists progress (and a checkpoint), extending the lease. Throws JobLostError when the job was taken away. */
   progress(progress: JobProgress, checkpoint?: Uint8Array): Promise<void>;
+  /**
+   * Reports progress without waiting and without a write per call: the lease keeps the latest report and writes it
+   * with its next renewal, at most once per `progressMs` (and at once with `flush`, e.g. at a round's end). The
+   * steps-per-second rate of this attempt is measured here and written with it.
+   */
+  report(progress: JobProgress, options?: { flush?: boolean }): void;
   /** True once a heartbeat found the job cancelled or taken; handlers should stop at the next step. */
   stopRequested(): boolean;
   /**
@@ -63,6 +69,8 @@ export interface JobQueueOptions {
   leaseMs?: number;
   /** How often the lease is extended while a handler runs. */
   heartbeatMs?: number;
+  /** Least time between two progress writes of a job from ctx.report (default 2 s); each also renews the lease. */
+  progressMs?: number;
   /** Unique per worker (process/thread/invocation). */
   owner?: string;
   /**
@@ -85,6 +93,8 @@ export interface RunResult {
 interface Lease {
   /** Extends the lease now; false when the job is no longer held by this worker. */
   beat(progress?: JobProgress, checkpoint?: Uint8Array): Promise<boolean>;
+  /** Keeps the latest progress for the next renewal, which it brings forward once `progressMs` has passed. */
+  report(progress: JobProgress, flush: boolean): void;
   lost(): boolean;
   /** Stops the heartbeat and waits for a beat in flight. */
   stop(): Promise<void>;
@@ -104,6 +114,7 @@ export class JobQueue {
   readonly owner: string;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
+  readonly progressMs: number;
   private lastSweep = 0;
   private readonly clock?: () => Date;
   private readonly onCheckpoint?: JobQueueOptions["onCheckpoint"];
@@ -117,6 +128,7 @@ export class JobQueue {
     this.owner = options.owner ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3));
+    this.progressMs = options.progressMs ?? 2000;
     this.clock = options.clock;
     this.onCheckpoint = options.onCheckpoint;
   }
@@ -167,17 +179,43 @@ export class JobQueue {
   private holdLease(job: JobRecord, log: Logger): Lease {
     let lost = false;
     let beating = Promise.resolve();
+    // Progress reported but not written yet, when the last progress write happened, and whether a write is queued.
+    let unwritten: JobProgress | undefined;
+    let lastWrite = 0;
+    let writeQueued = false;
+    // The attempt's rate: steps since its first report over the time since then (the first step's session warm-up
+    // and a resumed job's earlier steps are left out).
+    let first: { iteration: number; at: number } | undefined;
+    let stepsPerSecond: number | null = null;
     const beat = async (progress?: JobProgress, checkpoint?: Uint8Array) => {
-      const held = await this.store.jobs.heartbeat(job.id, this.owner, this.leaseMs, progress, checkpoint, this.clock?.());
+      // A renewal carries the latest report; an explicit progress (a checkpoint's) is at least as recent.
+      const written = progress ? { stepsPerSecond, ...progress } : unwritten;
+      unwritten = undefined;
+      if (written) lastWrite = Date.now();
+      const held = await this.store.jobs.heartbeat(job.id, this.owner, this.leaseMs, written, checkpoint, this.clock?.());
       if (!held) lost = true;
       return held;
     };
-    const timer = setInterval(() => {
-      beating = beating.then(() => beat().then(() => undefined, (e) => void log.warn({ err: e }, "heartbeat failed")));
-    }, this.heartbeatMs);
+    const queueBeat = () => {
+      beating = beating.then(() => {
+        writeQueued = false;
+        return beat().then(() => undefined, (e) => void log.warn({ err: e }, "heartbeat failed"));
+      });
+    };
+    const timer = setInterval(queueBeat, this.heartbeatMs);
     timer.unref();
     return {
       beat,
+      report: (progress, flush) => {
+        const now = Date.now();
+        if (!first || progress.iteration < first.iteration) first = { iteration: progress.iteration, at: now };
+        else if (progress.iteration > first.iteration && now > first.at) stepsPerSecond = ((progress.iteration - first.iteration) * 1000) / (now - first.at);
+        unwritten = { ...progress, stepsPerSecond };
+        if (!writeQueued && !lost && (flush || now - lastWrite >= this.progressMs)) {
+          writeQueued = true;
+          queueBeat();
+        }
+      },
       lost: () => lost,
       stop: async () => {
         clearInterval(timer);
@@ -202,6 +240,7 @@ export class JobQueue {
           this.onCheckpoint?.({ jobId: job.id, kind: job.kind, iteration: progress.iteration });
         }
       },
+      report: (progress, options) => lease.report(progress, options?.flush ?? false),
       stopRequested: () => lease.lost(),
       complete: async (write, progress) => {
         await this.store.transaction(async (tx) => {
