@@ -1,9 +1,11 @@
 // `metamers models ...` and `metamers stimuli ...`: the registry through the GraphQL API.
 import { basename } from "node:path";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { AppError } from "../errors.js";
 import type { MetamersClient } from "./client.js";
+import { UploadProgress } from "./progress.js";
+import { MODEL_ADMIN_USAGE, modelsArchive, modelsTag } from "./model-admin-commands.js";
 
 export interface Output {
   write(text: string): unknown;
@@ -13,8 +15,10 @@ export const MODELS_USAGE = `usage:
   metamers models add <file.onnx> --name <name> [--modality IMAGE|AUDIO] [--labels a,b,c | --labels-file <file>]
                       [--input-range lo,hi] [--sample-rate <Hz>] [--regime STANDARD|ADVERSARIAL|RANDOM_PERTURBATION|OTHER]
                       [--norm <L2|Linf>] [--epsilon <e>] [--stage <label>=<tensor> ...]
-  metamers models list [--name <name>] [--first <n>]
-  metamers models layers <model id> [--differentiable]`;
+                      [--mean m1,m2,m3 --std s1,s2,s3]   input normalization the hub bakes in (torchvision: ImageNet's)
+  metamers models list [--name <name>] [--tag <tag,...>] [--archived] [--first <n>]
+  metamers models layers <model id> [--differentiable]
+${MODEL_ADMIN_USAGE}`;
 
 export const STIMULI_USAGE = `usage:
   metamers stimuli create-set --name <name> [--modality IMAGE|AUDIO] [--labels a,b,c] [--sample-rate <Hz>]
@@ -56,7 +60,9 @@ async function runSubcommand(command: string, usage: string, subcommands: Record
 }
 
 export function modelsCommand(argv: string[], client: MetamersClient, out: Output): Promise<void> {
-  return runSubcommand("models", MODELS_USAGE, { add: modelsAdd, list: modelsList, layers: modelsLayers }, argv, client, out);
+  const tag: Subcommand = (rest, c, o) => modelsTag(rest, c, o, MODELS_USAGE);
+  const archive: Subcommand = (rest, c, o) => modelsArchive(rest, c, o, MODELS_USAGE);
+  return runSubcommand("models", MODELS_USAGE, { add: modelsAdd, list: modelsList, layers: modelsLayers, tag, archive }, argv, client, out);
 }
 
 export function stimuliCommand(argv: string[], client: MetamersClient, out: Output): Promise<void> {
@@ -76,6 +82,8 @@ async function modelsAdd(rest: string[], client: MetamersClient, out: Output): P
     norm: { type: "string" },
     epsilon: { type: "string" },
     stage: { type: "string", multiple: true },
+    mean: { type: "string" },
+    std: { type: "string" },
   });
   if (positionals.length !== 1) throw new AppError("BAD_USER_INPUT", `models add: expected one .onnx file, got ${positionals.length}\n${MODELS_USAGE}`);
   const { registerModel: m } = await client.gql(
@@ -96,7 +104,7 @@ async function registerModelInput(file: string, v: Values, client: MetamersClien
     ? (await readFile(v["labels-file"] as string, "utf8")).split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
     : list(v.labels as string | undefined);
   const stageLabels = stageLabelsOf((v.stage as string[] | undefined) ?? []);
-  const file_ = await client.fileInput(file, "MODEL");
+  const [file_] = await uploadAllOf([file], (f, onBytes) => client.fileInput(f, "MODEL", undefined, onBytes));
   return {
     name: (v.name as string | undefined) ?? basename(file).replace(/\.onnx$/i, ""),
     modality: String(v.modality).toUpperCase(),
@@ -108,7 +116,28 @@ async function registerModelInput(file: string, v: Values, client: MetamersClien
       ? { regime: (v.regime as string | undefined)?.toUpperCase(), norm: v.norm, epsilon: v.epsilon ? Number(v.epsilon) : undefined }
       : undefined,
     stageLabels: Object.keys(stageLabels).length ? stageLabels : undefined,
+    normalization: normalizationOf(v),
   };
+}
+
+/** Reads or uploads each file in turn with a progress bar on stderr (src/cli/progress.ts); the inputs in order. */
+async function uploadAllOf<T>(files: string[], send: (file: string, onBytes: (sent: number) => void) => Promise<T>): Promise<T[]> {
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const progress = new UploadProgress(sizes.reduce((a, b) => a + b, 0), files.length);
+  const inputs: T[] = [];
+  for (const [i, f] of files.entries()) {
+    inputs.push(await send(f, (sent) => progress.bytes(sent)));
+    progress.fileDone(sizes[i]);
+  }
+  return inputs;
+}
+
+/** `--mean`/`--std` as registerModel's normalization (both or neither; the server checks counts and values). */
+function normalizationOf(v: Values): { mean: number[]; std: number[] } | undefined {
+  const mean = numbers(v.mean as string | undefined, "--mean");
+  const std = numbers(v.std as string | undefined, "--std");
+  if (!mean !== !std) throw new AppError("BAD_USER_INPUT", `models add: expected --mean and --std together, got only ${mean ? "--mean" : "--std"}\n${MODELS_USAGE}`);
+  return mean && std ? { mean, std } : undefined;
 }
 
 /** `--stage <label>=<tensor>` flags as a map (BAD_USER_INPUT for one without a label or `=`). */
@@ -124,10 +153,14 @@ function stageLabelsOf(flags: string[]): Record<string, string> {
 
 /** `models list [--name] [--first]`: one row per model. */
 async function modelsList(rest: string[], client: MetamersClient, out: Output): Promise<void> {
-  const { values: v } = parse(rest, MODELS_USAGE, { name: { type: "string" }, first: { type: "string", default: "100" } });
+  const { values: v } = parse(rest, MODELS_USAGE, {
+    name: { type: "string" }, tag: { type: "string" }, archived: { type: "boolean", default: false }, first: { type: "string", default: "100" },
+  });
+  const tags = list(v.tag as string | undefined);
+  const filter = { ...(v.name ? { name: v.name } : {}), ...(tags ? { tags } : {}), ...(v.archived ? { archived: true } : {}) };
   const { models } = await client.gql(
     `query($first: Int, $f: ModelFilter) { models(first: $first, filter: $f) { totalCount edges { node { id name version modality inputShape createdAt } } } }`,
-    { first: Number(v.first), f: v.name ? { name: v.name } : undefined },
+    { first: Number(v.first), f: Object.keys(filter).length ? filter : undefined },
   );
   if (v.json) return void out.write(JSON.stringify(models) + "\n");
   const rows = [["id", "name", "version", "modality", "input"]];
@@ -187,8 +220,8 @@ async function stimuliAdd(rest: string[], client: MetamersClient, out: Output): 
   const [setId, ...files] = positionals;
   if (!setId || !files.length) throw new AppError("BAD_USER_INPUT", `stimuli add: expected a set id and at least one file\n${STIMULI_USAGE}`);
   if (!v.label) throw new AppError("BAD_USER_INPUT", `stimuli add: --label is required\n${STIMULI_USAGE}`);
-  const items = [];
-  for (const f of files) items.push({ label: v.label, filename: basename(f), ...(await client.fileInput(f, "STIMULUS", 4 * 1024 * 1024)) });
+  const inputs = await uploadAllOf(files, (f, onBytes) => client.fileInput(f, "STIMULUS", 4 * 1024 * 1024, onBytes));
+  const items = files.map((f, i) => ({ label: v.label, filename: basename(f), ...inputs[i] }));
   const { addStimuli } = await client.gql(
     `mutation($i: AddStimuliInput!) { addStimuli(input: $i) { id filename label sha256 shape } }`,
     {

@@ -7,8 +7,8 @@ import { ForwardSession, GradientSession, inspectModel } from "../engine/index.j
 
 const GRAD_USAGE =
   "usage: metamers grad --model <file.onnx> --stage <tensor name> --input <x.f32> (--target <t.f32> | --natural <x_nat.f32>) " +
-  "[--fake-relu] [--loss normalizedL2|mse] --out <grad.f32>";
-const LAYERS_USAGE = "usage: metamers layers <file.onnx>";
+  "[--fake-relu] [--loss normalizedL2|mse] --out <grad.f32> [--json]";
+const LAYERS_USAGE = "usage: metamers layers <file.onnx> [--json]";
 
 export interface CommandOutput {
   write(text: string): unknown;
@@ -57,6 +57,7 @@ export async function gradCommand(argv: string[], out: CommandOutput = process.s
     "fake-relu": { type: "boolean", default: false },
     loss: { type: "string", default: "normalizedL2" },
     out: { type: "string" },
+    json: { type: "boolean", default: false },
   });
   const v = values as Record<string, string | boolean | undefined>;
   for (const k of ["model", "stage", "input", "out"]) {
@@ -83,6 +84,9 @@ export async function gradCommand(argv: string[], out: CommandOutput = process.s
     writeFloat32(v.out as string, grad);
     let norm = 0;
     for (const g of grad) norm += g * g;
+    if (v.json) {
+      return void out.write(`${JSON.stringify({ inputShape: session.inputShape, stage, stageShape: session.stageShape, out: v.out, values: grad.length, gradientNorm: Math.sqrt(norm), loss })}\n`);
+    }
     out.write(`input shape [${session.inputShape.join(", ")}], stage '${stage}' shape [${session.stageShape.join(", ")}]\n`);
     out.write(`wrote ${grad.length} float32 values to ${v.out} (gradient L2 norm ${Math.sqrt(norm).toExponential(6)})\n`);
     out.write(`loss=${loss}\n`);
@@ -94,9 +98,10 @@ export async function gradCommand(argv: string[], out: CommandOutput = process.s
 /** Prints the layer catalogue: one line per layer with its shape, producer and differentiability. */
 export async function layersCommand(argv: string[], out: CommandOutput = process.stdout): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) return void out.write(`${LAYERS_USAGE}\n`);
-  const { positionals } = parse(argv, LAYERS_USAGE, {}, true);
+  const { positionals, values } = parse(argv, LAYERS_USAGE, { json: { type: "boolean", default: false } }, true);
   if (positionals.length !== 1) throw new AppError("BAD_USER_INPUT", `expected one model file, got ${positionals.length}\n${LAYERS_USAGE}`);
   const { summary, layers } = await inspectModel(new Uint8Array(readFileSync(positionals[0])));
+  if (values.json) return void out.write(`${JSON.stringify({ summary, layers })}\n`);
   out.write(
     `input '${summary.inputName}' [${summary.inputShape.join(", ")}], opset ${summary.opset}, ${summary.nodeCount} nodes, ` +
       `outputs ${summary.outputNames.join(", ")}\n`,

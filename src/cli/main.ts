@@ -5,6 +5,7 @@ import "reflect-metadata";
 import { loadCliEnvironment } from "../config.js";
 import { asAppError } from "../errors.js";
 import { ApiError, MetamersClient } from "./client.js";
+import { EXIT_CODES, JobsFailedError, type ExitCode } from "./exit-codes.js";
 import { MODELS_USAGE, modelsCommand, STIMULI_USAGE, stimuliCommand, type Output } from "./api-commands.js";
 import { resolveServer } from "./local-server.js";
 
@@ -15,10 +16,14 @@ const USAGE = `metamers <command> [options]   (global: --url <server>, --key <ap
 
 server commands (GraphQL API; server from --url, METAMERS_URL or $METAMERS_DATA_DIR/server.json):
   health
-  models add|list|layers ...
+  models add|list|layers|tag|archive ...
   stimuli create-set|add|list|sets ...
   synthesize --model ... --stages ... --set ... [--wait]   queue metamer synthesis, follow its progress
   import feather2023 <dir> [--group <name>]   upload the paper's released data into the key's group
+  batches list|show|cancel|retry|archive ...   synthesis batches: filter, counts and progress, --wait, re-queue failures
+  metamers list|get ...            metamers by filter; get: renderings, tensors, certificates and index.csv into a folder
+  results curve|matrix|idiosyncrasy ...   recognizability results (--panel, --stage, --batch, --config)
+  export [<table>] [--out <file>]  the bulk CSV exports (alone: the tables)
   groups create|list ...           groups of the hub (create: instance admin)
   keys create|list|revoke ...      the group's API keys (group ADMIN)
   experiments create|status|results|import|close ...   human experiments: design, links, progress, results, imports
@@ -26,6 +31,9 @@ server commands (GraphQL API; server from --url, METAMERS_URL or $METAMERS_DATA_
 local commands (no server):
   layers <file.onnx>               the layer catalogue the registry would build
   grad --model ... --stage ...     one input gradient
+
+--json on every command: one JSON value on stdout. Exit codes: 0 done, 2 usage error (bad flag or input),
+3 server unreachable or server error, 4 jobs waited for failed or were cancelled.
 `;
 
 const HEALTH_USAGE = "usage: metamers health   the server's health ({ ok, database, version }); needs no key";
@@ -49,6 +57,14 @@ async function usageOf(command: string): Promise<string | undefined> {
       return (await import("./group-commands.js")).KEYS_USAGE;
     case "experiments":
       return (await import("./experiment-commands.js")).EXPERIMENTS_USAGE;
+    case "batches":
+      return (await import("./batch-commands.js")).BATCHES_USAGE;
+    case "metamers":
+      return (await import("./metamer-commands.js")).METAMERS_USAGE;
+    case "results":
+      return (await import("./results-commands.js")).RESULTS_USAGE;
+    case "export":
+      return (await import("./export-commands.js")).EXPORT_USAGE;
     default:
       return undefined;
   }
@@ -71,9 +87,13 @@ function takeGlobalFlags(argv: string[]): { rest: string[]; url?: string; key?: 
   return { rest, url, key };
 }
 
+/** Commands whose output is JSON whatever the flags: `--json` is accepted and changes nothing. */
+const ALWAYS_JSON = new Set(["health", "import", "experiments"]);
+
 export async function runCli(argv: string[], out: Output = process.stdout, env = loadCliEnvironment()): Promise<void> {
   const { rest, url, key } = takeGlobalFlags(argv);
-  const [command, ...args] = rest;
+  const [command, ...given] = rest;
+  const args = ALWAYS_JSON.has(command) ? given.filter((a) => a !== "--json") : given;
   const client = () => {
     const server = resolveServer(env, { url, key });
     return new MetamersClient(server.url, server.key);
@@ -97,7 +117,8 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
     case "synthesize": {
       const { synthesizeCommand, SYNTHESIZE_USAGE } = await import("./synthesis-commands.js");
       if (!args.length) return void out.write(SYNTHESIZE_USAGE + "\n");
-      return synthesizeCommand(args, client(), out, { tty: out === process.stdout && process.stdout.isTTY });
+      // The bar goes to stderr; synthesizeCommand redraws it in place when stderr is a terminal.
+      return synthesizeCommand(args, client(), out);
     }
     case "layers":
       return (await import("./engine-commands.js")).layersCommand(args, out);
@@ -119,6 +140,23 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
       if (!args.length) return void out.write(EXPERIMENTS_USAGE + "\n");
       return experimentsCommand(args, client(), out);
     }
+    case "batches": {
+      const { batchesCommand, BATCHES_USAGE } = await import("./batch-commands.js");
+      if (!args.length) return void out.write(BATCHES_USAGE + "\n");
+      return batchesCommand(args, client(), out);
+    }
+    case "metamers": {
+      const { metamersCommand, METAMERS_USAGE } = await import("./metamer-commands.js");
+      if (!args.length) return void out.write(METAMERS_USAGE + "\n");
+      return metamersCommand(args, client(), out);
+    }
+    case "results": {
+      const { resultsCommand, RESULTS_USAGE } = await import("./results-commands.js");
+      if (!args.length) return void out.write(RESULTS_USAGE + "\n");
+      return resultsCommand(args, client(), out);
+    }
+    case "export":
+      return (await import("./export-commands.js")).exportCommand(args, client(), out);
     case undefined:
     case "help":
     case "--help":
@@ -130,13 +168,28 @@ export async function runCli(argv: string[], out: Output = process.stdout, env =
   }
 }
 
-/** Entry point used by bin/metamers.js: prints errors as `error [CODE]: message` and exits non-zero. */
+/** Local file errors of a path the command line named (a missing --labels-file, an unwritable --out): usage. */
+const USAGE_ERRNOS = new Set(["ENOENT", "EACCES", "EISDIR", "ENOTDIR", "EEXIST", "EROFS"]);
+
+/**
+ * The exit code of an error (exit-codes.ts): failed jobs 4; bad input, whether found here or refused by the server
+ * (BAD_USER_INPUT), 2; everything else (unreachable, 5xx, BAD_RESPONSE, any other server code) 3.
+ */
+export function exitCodeOf(e: unknown): { code: string; exit: ExitCode } {
+  if (e instanceof JobsFailedError) return { code: e.code, exit: EXIT_CODES.JOBS_FAILED };
+  const errno = (e as NodeJS.ErrnoException | null)?.code;
+  if (!(e instanceof ApiError) && typeof errno === "string" && USAGE_ERRNOS.has(errno)) return { code: errno, exit: EXIT_CODES.USAGE };
+  const code = e instanceof ApiError ? e.code : (asAppError(e)?.code ?? "INTERNAL");
+  return { code, exit: code === "BAD_USER_INPUT" ? EXIT_CODES.USAGE : EXIT_CODES.SERVER };
+}
+
+/** Entry point used by bin/metamers.js: prints errors as `error [CODE]: message` and exits with exitCodeOf's code. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     await runCli(argv);
   } catch (e) {
-    const code = e instanceof ApiError ? e.code : (asAppError(e)?.code ?? "INTERNAL");
+    const { code, exit } = exitCodeOf(e);
     process.stderr.write(`error [${code}]: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
+    process.exitCode = exit;
   }
 }
