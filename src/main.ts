@@ -80,6 +80,8 @@ async function main(): Promise<void> {
   // Worker pool: the synthesis dispatcher (src/dispatch) starts its local workers here and registers their shutdown
   // with app.onClose(...), so jobs run in this process tree when the service runs locally.
   await startDispatcher(app, db.config);
+  // Unreferenced blobs (deleted objects) and expired uploads, at most hourly (src/services/blob-sweep.ts).
+  app.onClose(app.services.blobSweep.schedule(log));
 
   const url = await app.listen().catch((e: NodeJS.ErrnoException) => {
     if (e.code === "EADDRINUSE") {

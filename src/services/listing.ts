@@ -116,6 +116,7 @@ export class ListingService {
         modelIds: uuids("filter.modelIds", f.modelIds),
         configHashes: checkList("filter.configHashes", f.configHashes),
         cancelled: f.cancelled ?? null,
+        archived: f.archived ?? null,
         createdAfter: f.createdAfter ?? null,
         createdBefore: f.createdBefore ?? null,
       },

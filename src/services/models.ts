@@ -1,7 +1,7 @@
 import { withDefaultLimits, type Limits } from "../config.js";
 // The inspector runs models in a child process; the engine loads onnxruntime only when a session is made here.
-import { ModelInspector, type LayerInfo, type ModelSummary } from "../engine/index.js";
-import { AppError, asAppError } from "../errors.js";
+import { ModelInspector, wrapWithNormalization, type InputNormalization, type LayerInfo, type ModelSummary } from "../engine/index.js";
+import { AppError, asAppError, engineCall } from "../errors.js";
 import { sha256Hex } from "../store/blob-store.js";
 import { isUniqueViolation } from "../store/errors.js";
 import type { LayerRecord, ModelFilter, ModelRecord } from "../store/models.js";
@@ -33,6 +33,10 @@ export interface RegisterModelInput {
   training?: { regime?: TrainingRegime | null; norm?: string | null; epsilon?: number | null } | null;
   /** friendly stage name -> tensor name */
   stageLabels?: Record<string, unknown> | null;
+  /** per-channel input normalization the hub bakes into the file as Sub/Div nodes (issue 13) */
+  normalization?: InputNormalization | null;
+  /** register a new version even when the newest identical file under this name exists (default: return that one) */
+  forceNewVersion?: boolean | null;
 }
 
 export interface RegisteredModel {
@@ -54,7 +58,18 @@ export class ModelService {
   async register(caller: Caller, input: RegisterModelInput): Promise<RegisteredModel> {
     const ctx = requireRole(caller, "MEMBER");
     const meta = checkMetadata(input);
-    const bytes = await this.modelBytes(ctx.groupId, input);
+    const uploaded = await this.modelBytes(ctx.groupId, input);
+    // The wrapped file is the registered one: its sha256 identifies the model, and synthesis differentiates through it.
+    const bytes = input.normalization ? engineCall(() => wrapWithNormalization(uploaded, input.normalization!)) : uploaded;
+    const sha256 = sha256Hex(bytes);
+    if (!input.forceNewVersion) {
+      // Re-registering an identical file under the same name (a script run twice) returns the version already there.
+      const same = await this.store.models.findSameFile(ctx.groupId, meta.name, sha256);
+      if (same) {
+        if (input.uploadId) await this.store.uploads.markConsumed(input.uploadId);
+        return { model: same, layers: await this.store.models.layers(same.id) };
+      }
+    }
     const { summary, layers } = await inspect(bytes, this.limits);
     const outputName = summary.outputNames[0] ?? null;
     const known = new Set(layers.map((l) => l.name));
@@ -93,7 +108,6 @@ export class ModelService {
       unsupportedOps: l.unsupportedOps.map((u) => ({ ...u })),
     }));
 
-    const sha256 = sha256Hex(bytes);
     // Two registrations of one name at once may both pick version n+1; the loser retries with n+2.
     const model = await retryOnUniqueViolation(() => this.store.transaction(async (tx) => {
       await tx.blobs.put(bytes, "application/onnx");
@@ -117,6 +131,8 @@ export class ModelService {
           classLabels: meta.classLabels,
           training: meta.training,
           stageLabels: meta.stageLabels,
+          normalization: input.normalization ? { mean: [...input.normalization.mean], std: [...input.normalization.std] } : null,
+          originalSha256: input.normalization ? sha256Hex(uploaded) : null,
         },
         layerRecords,
       );
@@ -142,8 +158,21 @@ export class ModelService {
 
   async list(caller: Caller, args: { first?: number | null; after?: string | null; filter?: ModelFilter | null }): Promise<Page<ModelRecord>> {
     const viewer = requireReader(caller);
-    for (const field of ["names", "modalities", "regimes"] as const) checkList(`filter.${field}`, args.filter?.[field]);
+    for (const field of ["names", "modalities", "regimes", "tags"] as const) checkList(`filter.${field}`, args.filter?.[field]);
     return this.store.models.list(viewer, { ...readPageArgs(args), filter: args.filter ?? undefined });
+  }
+
+  /**
+   * Replaces a model's tags (MEMBER of the model's group). Tags are metadata for finding models (`models(filter:
+   * { tag })`), not part of the immutable version: every version keeps its own.
+   */
+  async setTags(caller: Caller, modelId: string, tags: string[]): Promise<ModelRecord> {
+    const ctx = requireRole(caller, "MEMBER");
+    const clean = checkTags(tags);
+    const model = await this.get(caller, modelId);
+    // Another group's model, even a shared one, is not the caller's to tag: reported like a missing one.
+    if (!model || model.groupId !== ctx.groupId) throw new AppError("NOT_FOUND", `modelId: no model '${modelId}' in this group`);
+    return this.store.models.setTags(model.id, clean);
   }
 
   /**
@@ -238,6 +267,24 @@ function inspectorFor(limits: Limits): ModelInspector {
   let inspector = inspectors.get(key);
   if (!inspector) inspectors.set(key, (inspector = new ModelInspector(settings)));
   return inspector;
+}
+
+export const MAX_TAGS = 20;
+export const MAX_TAG_LENGTH = 64;
+const TAG = /^[a-z0-9._-]+$/;
+
+/** Tags: at most 20, each 1-64 of [a-z0-9._-]; repeats are dropped, the order kept. */
+export function checkTags(tags: string[]): string[] {
+  if (tags.length > MAX_TAGS) throw new AppError("BAD_USER_INPUT", `tags: at most ${MAX_TAGS} tags, got ${tags.length}`);
+  tags.forEach((tag, i) => {
+    if (!tag || tag.length > MAX_TAG_LENGTH || !TAG.test(tag)) {
+      throw new AppError(
+        "BAD_USER_INPUT",
+        `tags[${i}]: expected 1 to ${MAX_TAG_LENGTH} characters of a-z, 0-9, '.', '_', '-'; got ${JSON.stringify(tag.slice(0, 80))}`,
+      );
+    }
+  });
+  return [...new Set(tags)];
 }
 
 function checkMetadata(input: RegisterModelInput) {

@@ -16,6 +16,7 @@ import {
   imageMetadata,
   imageToTensor,
   readWavInfo,
+  type ImageResize,
   type StimulusLimits,
   type TensorSpec,
 } from "../engine/index.js";
@@ -50,6 +51,11 @@ export interface AddStimuliInput {
   inputShape?: number[] | null;
   /** Audio: RMS to scale each sound to after removing its mean (null: keep the level). */
   rms?: number | null;
+  /**
+   * Images: how files are fitted to the input (issue 13). Default: centre crop to the input's aspect, downscale, and
+   * refuse images smaller than the input. Kept with each stimulus, so tensors made later for other models fit alike.
+   */
+  resize?: ImageResize | null;
 }
 
 export interface AddedStimulus extends StimulusRecord {
@@ -92,6 +98,17 @@ export class StimulusService {
     if (input.sampleRate != null && input.modality !== "AUDIO") {
       throw new AppError("BAD_USER_INPUT", `sampleRate: only AUDIO sets have a sample rate; this set is ${input.modality}`);
     }
+    // One name per group (archived sets included), so a script run twice does not make a second set by accident.
+    // A check, not a unique index: databases made before issue 13 may hold repeated names.
+    const existing = await this.store.stimuli.findSetByName(ctx.groupId, name);
+    if (existing) {
+      throw new AppError(
+        "BAD_USER_INPUT",
+        `name: this group already has a stimulus set named '${name}' (id ${existing.id}${existing.archivedAt ? ", archived" : ""}); ` +
+          "add files to it with addStimuli(setId), or choose another name",
+        { existingSetId: existing.id },
+      );
+    }
     return this.store.stimuli.createSet({
       groupId: ctx.groupId,
       name,
@@ -106,9 +123,12 @@ export class StimulusService {
     return isUuid(id) ? this.store.stimuli.findVisibleSet(viewer, id) : null;
   }
 
-  async listSets(caller: Caller, args: { first?: number | null; after?: string | null }): Promise<Page<StimulusSetRecord>> {
+  async listSets(
+    caller: Caller,
+    args: { first?: number | null; after?: string | null; filter?: { archived?: boolean | null } | null },
+  ): Promise<Page<StimulusSetRecord>> {
     const viewer = requireReader(caller);
-    return this.store.stimuli.listSets(viewer, readPageArgs(args));
+    return this.store.stimuli.listSets(viewer, { ...readPageArgs(args), archived: args.filter?.archived ?? null });
   }
 
   async listStimuli(
@@ -143,6 +163,7 @@ export class StimulusService {
       throw new AppError("BAD_USER_INPUT", `items: expected 1 to ${MAX_ITEMS} files, got ${input.items.length}`);
     }
     const model = input.modelId ? await this.modelFor(ctx, input.modelId, set) : null;
+    const resize = checkResize(input.resize, set);
     if (input.rms != null && !(input.rms > 0)) throw new AppError("BAD_USER_INPUT", `rms: expected a positive number, got ${input.rms}`);
 
     // File names are checked before any decoding: a NUL refuses the call, anything else is stored sanitized.
@@ -160,7 +181,7 @@ export class StimulusService {
         }
         const bytes = await this.itemBytes(ctx, item, where);
         const kind = checkStimulusFile(bytes, set.modality, where);
-        const spec = await this.specFor(set, model, input, bytes, where);
+        const spec = { ...(await this.specFor(set, model, input, bytes, where)), resize };
         const tensor = await this.convert(bytes, set.modality === "IMAGE", spec, where);
         prepared.push({ item, bytes, contentType: contentTypeOf(kind), shape: spec.shape, tensor });
       } catch (e) {
@@ -206,6 +227,7 @@ export class StimulusService {
           originalFilename: names[i]?.original ?? null,
           contentType: p.contentType,
           sha256: hashes[i],
+          resize,
           tensors: [{ shapeKey: shapeKey(p.shape), shape: p.shape, blobSha256: tensorBlobs[i] }],
         })),
       );
@@ -227,7 +249,8 @@ export class StimulusService {
     const original = await this.store.blobs.get(stimulus.sha256);
     if (!original) throw new AppError("NOT_FOUND", `the file of stimulus ${stimulus.id} is missing from the blob store`);
     const where = `stimulus ${stimulus.id}`;
-    const tensor = await this.convert(original, stimulus.contentType.startsWith("image/"), spec, where);
+    const fitted = { ...spec, resize: (stimulus.resize as ImageResize | null | undefined) ?? spec.resize ?? null };
+    const tensor = await this.convert(original, stimulus.contentType.startsWith("image/"), fitted, where);
     const blob = await this.store.blobs.put(float32Bytes(tensor), "application/x-float32");
     await this.store.groups.grantBlob(stimulus.groupId, blob.sha256);
     await this.store.stimuli.addTensor(stimulus.id, { shapeKey: key, shape: spec.shape, blobSha256: blob.sha256 });
@@ -290,6 +313,18 @@ export class StimulusService {
     checkTensorSize(shape, where, this.fileLimits);
     return { shape, inputRange: range, sampleRate: rate, rms: input.rms ?? null };
   }
+}
+
+const RESIZE_MODES = ["CENTER_CROP", "STRETCH"];
+
+/** The resize option as stored with each stimulus (both fields explicit), or null for the default. */
+function checkResize(resize: ImageResize | null | undefined, set: StimulusSetRecord): { upscale: boolean; mode: "CENTER_CROP" | "STRETCH" } | null {
+  if (resize == null) return null;
+  if (set.modality !== "IMAGE") throw new AppError("BAD_USER_INPUT", `resize: only images are resized; set '${set.name}' is ${set.modality}`);
+  const mode = resize.mode ?? "CENTER_CROP";
+  if (!RESIZE_MODES.includes(mode)) throw new AppError("BAD_USER_INPUT", `resize.mode: expected one of ${RESIZE_MODES.join(", ")}, got '${mode}'`);
+  const out = { upscale: resize.upscale ?? false, mode };
+  return out.upscale || out.mode !== "CENTER_CROP" ? out : null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -33,6 +33,8 @@ export interface BatchListFilter {
   modelIds?: string[] | null;
   configHashes?: string[] | null;
   cancelled?: boolean | null;
+  /** true: only archived batches; otherwise archived batches are hidden (issue 13) */
+  archived?: boolean | null;
   createdAfter?: Date | null;
   createdBefore?: Date | null;
 }
@@ -101,6 +103,7 @@ export class ListingStore {
           modelId: inList(filter.modelIds),
           configHash: inList(filter.configHashes),
           ...(filter.cancelled == null ? {} : { cancelledAt: filter.cancelled ? { not: null } : null }),
+          archivedAt: filter.archived ? { not: null } : null,
           ...createdRange(filter),
         },
       ],

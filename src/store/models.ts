@@ -43,10 +43,21 @@ export interface ModelRecord {
   training: { regime: TrainingRegime; norm: string | null; epsilon: number | null };
   /** friendly stage name -> tensor name */
   stageLabels: Record<string, string>;
+  /** the input normalization baked into the file (issue 13), or null */
+  normalization: { mean: number[]; std: number[] } | null;
+  /** sha256 of the file as uploaded, when the hub changed it (normalization); null otherwise */
+  originalSha256: string | null;
+  tags: string[];
+  archivedAt: Date | null;
   createdAt: Date;
 }
 
-export type NewModel = Omit<ModelRecord, "id" | "version" | "createdAt" | "visibility" | "source" | "studyId"> & {
+export type NewModel = Omit<
+  ModelRecord,
+  "id" | "version" | "createdAt" | "visibility" | "source" | "studyId" | "normalization" | "originalSha256" | "tags" | "archivedAt"
+> & {
+  normalization?: { mean: number[]; std: number[] } | null;
+  originalSha256?: string | null;
   source?: ModelSource;
   visibility?: Visibility;
   studyId?: string | null;
@@ -59,6 +70,11 @@ export interface ModelFilter {
   names?: string[] | null;
   modalities?: Modality[] | null;
   regimes?: TrainingRegime[] | null;
+  /** models carrying this tag / any of these tags */
+  tag?: string | null;
+  tags?: string[] | null;
+  /** true: only archived models; false or absent: only models not archived (archived ones are hidden from lists) */
+  archived?: boolean | null;
 }
 
 type ModelRow = Prisma.ModelGetPayload<object>;
@@ -84,6 +100,10 @@ function toRecord(r: ModelRow): ModelRecord {
     classLabels: r.classLabels,
     training: { regime: r.trainingRegime, norm: r.trainingNorm, epsilon: r.trainingEpsilon },
     stageLabels: (r.stageLabels ?? {}) as Record<string, string>,
+    normalization: r.normalizationMean?.length ? { mean: r.normalizationMean, std: r.normalizationStd } : null,
+    originalSha256: r.originalSha256,
+    tags: r.tags ?? [],
+    archivedAt: r.archivedAt,
     createdAt: r.createdAt,
   };
 }
@@ -122,6 +142,9 @@ export class ModelStore {
         trainingNorm: model.training.norm,
         trainingEpsilon: model.training.epsilon,
         stageLabels: model.stageLabels,
+        normalizationMean: model.normalization?.mean ?? [],
+        normalizationStd: model.normalization?.std ?? [],
+        originalSha256: model.originalSha256 ?? null,
         layers: {
           createMany: {
             data: layers.map((l) => ({ ...l, unsupportedOps: l.unsupportedOps as unknown as Prisma.InputJsonValue })),
@@ -162,6 +185,24 @@ export class ModelStore {
     }));
   }
 
+  /**
+   * The newest version of `name` in the group whose stored file is `sha256` (re-registering an identical file
+   * returns it, issue 13), or null.
+   */
+  async findSameFile(groupId: string, name: string, sha256: string): Promise<ModelRecord | null> {
+    const row = await this.db.model.findFirst({ where: { groupId, name, sha256 }, orderBy: { version: "desc" } });
+    return row ? toRecord(row) : null;
+  }
+
+  async setTags(id: string, tags: string[]): Promise<ModelRecord> {
+    return toRecord(await this.db.model.update({ where: { id }, data: { tags } }));
+  }
+
+  /** Sets or clears archivedAt (null: unarchive). */
+  async setArchived(id: string, at: Date | null): Promise<ModelRecord> {
+    return toRecord(await this.db.model.update({ where: { id }, data: { archivedAt: at } }));
+  }
+
   /** Newest first; keyset pagination on (createdAt, id). */
   async list(viewer: Viewer | string, opts: { first: number; after?: string | null; filter?: ModelFilter }): Promise<Page<ModelRecord>> {
     const where: Prisma.ModelWhereInput = {
@@ -172,6 +213,9 @@ export class ModelStore {
         opts.filter?.names ? { name: { in: opts.filter.names } } : {},
         opts.filter?.modalities ? { modality: { in: opts.filter.modalities } } : {},
         opts.filter?.regimes ? { trainingRegime: { in: opts.filter.regimes } } : {},
+        opts.filter?.tag ? { tags: { has: opts.filter.tag } } : {},
+        opts.filter?.tags ? { tags: { hasSome: opts.filter.tags } } : {},
+        opts.filter?.archived ? { archivedAt: { not: null } } : { archivedAt: null },
       ],
     };
     let keyset: Prisma.ModelWhereInput = {};

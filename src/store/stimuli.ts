@@ -11,6 +11,8 @@ export interface StimulusSetRecord {
   modality: Modality;
   classLabels: string[];
   sampleRate: number | null;
+  /** hidden from lists when set (archiveStimulusSet); still readable by id */
+  archivedAt?: Date | null;
   createdAt: Date;
 }
 
@@ -32,6 +34,8 @@ export interface StimulusRecord {
   /** sha256 of the original file (its blob address) */
   sha256: string;
   position: number;
+  /** how the file was fitted to model inputs (engine ImageResize as JSON), null for the default */
+  resize?: unknown;
   createdAt: Date;
 }
 
@@ -42,6 +46,8 @@ export interface NewStimulus {
   contentType: string;
   sha256: string;
   tensors: StimulusTensorRecord[];
+  /** engine ImageResize (plain JSON), null for the default */
+  resize?: { upscale: boolean; mode: string } | null;
 }
 
 /** dims joined by 'x': the key of a stimulus tensor made for one model input shape. */
@@ -64,9 +70,24 @@ export class StimulusStore {
     return (await new VisibilityStore(this.db).isVisible(viewer, "STIMULUS_SET", id)) ? this.db.stimulusSet.findUnique({ where: { id } }) : null;
   }
 
-  /** The sets the viewer may read (own and shared), newest first. */
-  async listSets(viewer: Viewer | string, opts: { first: number; after?: string | null }): Promise<Page<StimulusSetRecord>> {
-    const where = await new VisibilityStore(this.db).where(asViewer(viewer), "STIMULUS_SET");
+  /** The group's set of that name, or null (a name is used once per group, issue 13). */
+  findSetByName(groupId: string, name: string): Promise<StimulusSetRecord | null> {
+    return this.db.stimulusSet.findFirst({ where: { groupId, name } });
+  }
+
+  /** Sets or clears archivedAt (null: unarchive). */
+  async setArchived(id: string, at: Date | null): Promise<StimulusSetRecord> {
+    return this.db.stimulusSet.update({ where: { id }, data: { archivedAt: at } });
+  }
+
+  /**
+   * The sets the viewer may read (own and shared), newest first. `archived`: true lists only archived sets; otherwise
+   * archived sets are hidden.
+   */
+  async listSets(viewer: Viewer | string, opts: { first: number; after?: string | null; archived?: boolean | null }): Promise<Page<StimulusSetRecord>> {
+    const where = {
+      AND: [await new VisibilityStore(this.db).where(asViewer(viewer), "STIMULUS_SET"), opts.archived ? { archivedAt: { not: null } } : { archivedAt: null }],
+    };
     let keyset = {};
     if (opts.after) {
       keyset = afterTimeId(opts.after);
@@ -104,6 +125,7 @@ export class StimulusStore {
           contentType: item.contentType,
           sha256: item.sha256,
           position: position++,
+          resize: item.resize ?? undefined,
           tensors: { createMany: { data: item.tensors } },
         },
       });

@@ -53,7 +53,9 @@ export async function imageVariants(natural: Float32Array, shape: [number, numbe
   return out;
 }
 
-export async function addImageSet(services: Services, ctx: RequestContext, modelId: string, pngs: string[], name = "set") {
+// A group holds each set name once (issue 13): calls without a name get set-1, set-2, ...
+let setsMade = 0;
+export async function addImageSet(services: Services, ctx: RequestContext, modelId: string, pngs: string[], name = `set-${++setsMade}`) {
   const set = await services.stimuli.createSet(ctx, { name, modality: "IMAGE", classLabels: ["a"] });
   const added = await services.stimuli.addStimuli(ctx, {
     setId: set.id,

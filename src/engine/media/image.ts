@@ -5,7 +5,10 @@ import { EngineError } from "../errors.js";
 import { checkTensorSize, type StimulusLimits, type TensorSpec } from "./limits.js";
 import type { Rendering } from "./rendering.js";
 
-/** Image -> float32 NCHW for `spec.shape` ([1,C,H,W] or [C,H,W], C in 1/3/4): centre crop to the aspect, downscale. */
+/**
+ * Image -> float32 NCHW for `spec.shape` ([1,C,H,W] or [C,H,W], C in 1/3/4): by default centre crop to the aspect and
+ * downscale; `spec.resize` may stretch instead of cropping and allow enlarging (src/engine/media/limits.ts).
+ */
 export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: string, limits: StimulusLimits): Promise<Float32Array> {
   const dims = spec.shape;
   const [c, h, w] = dims.length === 4 && dims[0] === 1 ? dims.slice(1) : dims.length === 3 ? dims : [NaN, NaN, NaN];
@@ -20,17 +23,20 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, where: 
   const meta = await imageMetadata(bytes, where, limits);
   const iw = meta.width ?? 0;
   const ih = meta.height ?? 0;
-  // Upscaling would invent detail the metamer would then be asked to match; refuse it rather than hide it.
-  if (iw < w || ih < h) {
+  const mode = spec.resize?.mode ?? "CENTER_CROP";
+  // Upscaling would invent detail the metamer would then be asked to match; refuse it unless asked for. (For both modes
+  // an axis is enlarged exactly when the image is smaller than the input along it; cover scales by the larger ratio.)
+  if ((iw < w || ih < h) && !spec.resize?.upscale) {
     throw new EngineError(
       "INVALID_MEDIA",
       `${where}: the image is ${iw}x${ih} pixels; the model input needs at least ${w}x${h} (images are cropped and ` +
-        "downscaled, never enlarged)",
+        "downscaled, never enlarged, unless you pass resize: { upscale: true })",
       { imageWidth: iw, imageHeight: ih, inputWidth: w, inputHeight: h },
     );
   }
+  const fit = mode === "STRETCH" ? "fill" : "cover";
   // libvips decodes in sharp's own threads, off the event loop; limitInputPixels repeats the header check there.
-  let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels }).rotate().resize(w, h, { fit: "cover", position: "centre", kernel: "lanczos3" });
+  let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels }).rotate().resize(w, h, { fit, position: "centre", kernel: "lanczos3" });
   pipeline = c === 1 ? pipeline.greyscale() : c === 3 ? pipeline.removeAlpha().toColourspace("srgb") : pipeline.ensureAlpha();
   let raw: { data: Buffer; info: OutputInfo };
   try {

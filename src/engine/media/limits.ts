@@ -47,5 +47,17 @@ export interface TensorSpec {
   sampleRate?: number | null;
   /** Audio: scale the waveform to this RMS after removing the mean (null = keep the level). */
   rms?: number | null;
+  /** Images: how the file is fitted to the shape (default: centre crop to the aspect, never enlarged). */
+  resize?: ImageResize | null;
+}
+
+/**
+ * Fitting an image to a model input. CENTER_CROP keeps the aspect (the largest centred region of the input's aspect,
+ * then scaled); STRETCH scales the whole image to the input's width and height. `upscale` allows enlarging images
+ * smaller than the input (refused by default: enlarging invents detail the metamer would be asked to match).
+ */
+export interface ImageResize {
+  upscale?: boolean | null;
+  mode?: "CENTER_CROP" | "STRETCH" | null;
 }
 

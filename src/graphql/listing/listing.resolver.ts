@@ -33,6 +33,8 @@ export class SynthesisBatchFilter {
   @Field(() => [ID], { nullable: true }) modelIds?: string[] | null;
   @Field(() => [String], { nullable: true }) configHashes?: string[] | null;
   @Field(() => Boolean, { nullable: true }) cancelled?: boolean | null;
+  @Field(() => Boolean, { nullable: true, description: "true: only archived batches; false or absent: archived batches are hidden" })
+  archived?: boolean | null;
   @Field(() => Date, { nullable: true, description: "created at or after" }) createdAfter?: Date | null;
   @Field(() => Date, { nullable: true, description: "created before" }) createdBefore?: Date | null;
 }

@@ -5,9 +5,14 @@ import { Layer, Model, ModelConnection, ModelFilter, RegisterModelInput, toModel
 
 @Resolver(() => Model)
 export class ModelResolver {
-  @Mutation(() => Model, { description: "MEMBER: register an ONNX model (a new version when the name exists)" })
+  @Mutation(() => Model, { description: "MEMBER: register an ONNX model (a new version when the name exists with another file; the same file returns the existing version unless forceNewVersion)" })
   async registerModel(@Arg("input", () => RegisterModelInput) input: RegisterModelInput, @Ctx() ctx: GraphQLContext) {
     return toModel((await ctx.services.models.register(ctx.caller, input)).model);
+  }
+
+  @Mutation(() => Model, { description: "MEMBER of the model's group: replace its tags (at most 20, each 1-64 of [a-z0-9._-])" })
+  async setModelTags(@Arg("modelId", () => ID) modelId: string, @Arg("tags", () => [String]) tags: string[], @Ctx() ctx: GraphQLContext) {
+    return toModel(await ctx.services.models.setTags(ctx.caller, modelId, tags));
   }
 
   @Query(() => Model, { nullable: true })

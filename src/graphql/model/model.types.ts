@@ -31,6 +31,12 @@ export class Training {
   @Field(() => Float, { nullable: true }) epsilon: number | null;
 }
 
+@ObjectType({ description: "The input normalization the hub baked into a model: its input is (x - mean) / std per channel" })
+export class Normalization {
+  @Field(() => [Float], { description: "per channel, subtracted first" }) mean: number[];
+  @Field(() => [Float], { description: "per channel, divided by after the mean" }) std: number[];
+}
+
 @ObjectType({ description: "An immutable version of a registered model" })
 export class Model {
   @Field(() => ID) id: string;
@@ -49,6 +55,16 @@ export class Model {
   @Field(() => [String]) classLabels: string[];
   @Field(() => Training) training: Training;
   @Field(() => JSONObjectResolver, { description: "friendly stage name -> tensor name" }) stageLabels: Record<string, string>;
+  @Field(() => Normalization, {
+    nullable: true,
+    description: "the normalization wrapped around the uploaded file as Sub/Div nodes (registerModel normalization), or null",
+  })
+  normalization: Normalization | null;
+  @Field(() => String, { nullable: true, description: "sha256 of the file as uploaded, when the hub wrapped it (normalization)" })
+  originalSha256: string | null;
+  @Field(() => [String], { description: "the group's labels for finding the model (setModelTags; models(filter: { tag }))" }) tags: string[];
+  @Field(() => Date, { nullable: true, description: "when it was archived (hidden from lists, still readable by id); null if not" })
+  archivedAt: Date | null;
   @Field() source: string;
   @Field({ deprecationReason: "not read for access any more: see shares (share, shares)" }) visibility: string;
   @Field(() => Date) createdAt: Date;
@@ -66,6 +82,12 @@ export class TrainingInput {
   @Field(() => Float, { nullable: true }) epsilon?: number | null;
 }
 
+@InputType({ description: "Per-channel input normalization: the registered model computes the uploaded one on (x - mean) / std" })
+export class NormalizationInput {
+  @Field(() => [Float], { description: "one per input channel (axis 1 of an NCHW input), e.g. [0.485, 0.456, 0.406]" }) mean: number[];
+  @Field(() => [Float], { description: "one per input channel, each > 0, e.g. [0.229, 0.224, 0.225]" }) std: number[];
+}
+
 @InputType()
 export class RegisterModelInput {
   @Field() name: string;
@@ -78,6 +100,13 @@ export class RegisterModelInput {
   @Field(() => TrainingInput, { nullable: true }) training?: TrainingInput | null;
   @Field(() => JSONObjectResolver, { nullable: true, description: "friendly stage name -> tensor name, e.g. {\"layer3\": \"/layer3/...\"}" })
   stageLabels?: Record<string, unknown> | null;
+  @Field(() => NormalizationInput, { nullable: true, description: "wrap the model in Sub/Div nodes: its input becomes raw values in inputRange" })
+  normalization?: NormalizationInput | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "register a new version even when this name's newest identical file (same sha256 after wrapping) exists; default: return that version",
+  })
+  forceNewVersion?: boolean | null;
 }
 
 @InputType({ description: "Models matching every field given; a list matches any of its values (README: the filter grammar)" })
@@ -87,4 +116,8 @@ export class ModelFilter {
   @Field(() => [String], { nullable: true, description: "any of these names" }) names?: string[] | null;
   @Field(() => [ModalityEnum], { nullable: true }) modalities?: ModalityEnum[] | null;
   @Field(() => [TrainingRegimeEnum], { nullable: true, description: "training regimes" }) regimes?: TrainingRegimeEnum[] | null;
+  @Field(() => String, { nullable: true, description: "models carrying this tag" }) tag?: string | null;
+  @Field(() => [String], { nullable: true, description: "models carrying any of these tags" }) tags?: string[] | null;
+  @Field(() => Boolean, { nullable: true, description: "true: only archived models; false or absent: archived models are hidden" })
+  archived?: boolean | null;
 }

@@ -9,6 +9,7 @@ import {
   StimulusConnection,
   StimulusSet,
   StimulusSetConnection,
+  StimulusSetFilter,
   StimulusTensor,
 } from "./stimulus.types.js";
 
@@ -36,8 +37,9 @@ export class StimulusSetResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg("first", () => Int, { nullable: true }) first?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("filter", () => StimulusSetFilter, { nullable: true }) filter?: StimulusSetFilter,
   ) {
-    return toConnection(await ctx.services.stimuli.listSets(ctx.caller, { first, after }), (s) => s, !!after);
+    return toConnection(await ctx.services.stimuli.listSets(ctx.caller, { first, after, filter }), (s) => s, !!after);
   }
 
   @Query(() => Stimulus, { nullable: true })

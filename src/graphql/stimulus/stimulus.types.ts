@@ -1,4 +1,4 @@
-import { Field, Float, ID, InputType, Int, ObjectType } from "type-graphql";
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { ModalityEnum } from "../enums.js";
 import { ConnectionType } from "../relay.js";
 
@@ -31,6 +31,8 @@ export class StimulusSet {
   @Field(() => ModalityEnum) modality: ModalityEnum;
   @Field(() => [String]) classLabels: string[];
   @Field(() => Int, { nullable: true }) sampleRate: number | null;
+  @Field(() => Date, { nullable: true, description: "when it was archived (hidden from lists, still readable by id); null if not" })
+  archivedAt?: Date | null;
   @Field(() => Date) createdAt: Date;
   // stimuli is resolved by StimulusSetResolver
 }
@@ -53,6 +55,28 @@ export class StimulusItemInput {
   @Field(() => String, { nullable: true }) filename?: string | null;
 }
 
+export enum ResizeMode {
+  CENTER_CROP = "CENTER_CROP",
+  STRETCH = "STRETCH",
+}
+registerEnumType(ResizeMode, {
+  name: "ResizeMode",
+  description: "CENTER_CROP: the largest centred region of the input's aspect, then scaled (default); STRETCH: the whole image scaled to the input",
+});
+
+@InputType({ description: "How image files are fitted to the model input (default: CENTER_CROP, never enlarged)" })
+export class ResizeInput {
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: "allow enlarging images smaller than the input" })
+  upscale?: boolean | null;
+  @Field(() => ResizeMode, { nullable: true, defaultValue: ResizeMode.CENTER_CROP }) mode?: ResizeMode | null;
+}
+
+@InputType({ description: "Stimulus sets matching every field given (README: the filter grammar)" })
+export class StimulusSetFilter {
+  @Field(() => Boolean, { nullable: true, description: "true: only archived sets; false or absent: archived sets are hidden" })
+  archived?: boolean | null;
+}
+
 @InputType()
 export class AddStimuliInput {
   @Field(() => ID) setId: string;
@@ -62,4 +86,6 @@ export class AddStimuliInput {
   @Field(() => [Int], { nullable: true, description: "or for this input shape; neither: the file's own size" })
   inputShape?: number[] | null;
   @Field(() => Float, { nullable: true, description: "audio: scale to this RMS after removing the mean" }) rms?: number | null;
+  @Field(() => ResizeInput, { nullable: true, description: "images: allow upscaling small images, or stretch instead of centre-cropping" })
+  resize?: ResizeInput | null;
 }
