@@ -9,6 +9,8 @@
  *     EngineError UNSUPPORTED_MODEL for: not exactly one float32 input, integer input, non-static input shape.
  *   model.summary(): ModelSummary { opset, opsets, inputName, inputShape, outputNames, nodeCount }
  *   model.sha256: hex digest of the file's bytes
+ *   wrapWithNormalization(bytes, { mean, std }): the model with Sub/Div before its input ((x - mean) / std per channel,
+ *     axis 1 of rank >= 3 inputs, one channel otherwise); INVALID_ARGUMENT for a wrong count or a std <= 0.
  *
  * Layer catalogue (for the model registry)
  *   inspectModel(bytes): Promise<{ summary, layers: LayerInfo[] }>
@@ -23,13 +25,14 @@
  *     An unknown stage name is EngineError INVALID_ARGUMENT.
  *
  * Gradients (stage = a tensor name)
- *   GradientSession.create(modelBytes, stage, { fakeRelu?, loss?: "normalizedL2" | "mse", outputActivations?,
+ *   GradientSession.create(modelBytes, stage, { fakeRelu?, loss?: "normalizedL2" | "mse" | "crossEntropy", outputActivations?,
  *                                               outputLogits?, threads? = 2 }): Promise<GradientSession>
  *     Shared and reference-counted per (model sha256, stage, options): call release() once per create().
  *     UNSUPPORTED_MODEL (details.unsupportedOps) when the stage has ops without a rule.
  *   session.run(x, target): Promise<{ loss, grad, activations?, logits? }>
  *     x: Float32Array of prod(inputShape); target: Float32Array of prod(stageShape). Returns fresh arrays.
- *     loss normalizedL2 = ||a - t||_2 / ||t||_2 (the paper's); mse = mean((a - t)^2). grad = d loss / d x.
+ *     loss normalizedL2 = ||a - t||_2 / ||t||_2 (the paper's); mse = mean((a - t)^2); crossEntropy (stage = the
+ *     logits, target = a one-hot label row per example) = mean over rows of -sum t log softmax(a). grad = d loss / d x.
  *     BAD_USER_INPUT for wrong lengths or (normalizedL2) a zero target.
  *   session.run(x, target, { grad: buffer }) writes the gradient into a caller-owned Float32Array instead.
  *   session.inputShape, session.stageShape, session.logitsShape, session.graphNodeCount;
@@ -56,6 +59,10 @@
  *   .start/.resume(...).run({ checkpointEvery, onCheckpoint, shouldStop, deadline }), encode/decodeCheckpoint.
  * Validation (validation/): samplePairs + nullDistribution (per stage, seeded), prepareActivations, similarity, snr,
  *   certify (the metamer's verdict against the null and the label), argmax.
+ * Robustness (robustness/): pgdAttack(x, { norm: L2|LINF, epsilon, steps, stepSize, randomStart, range }, rng, gradient)
+ *   (untargeted PGD as examples/pytorch/train_mnist_models.py's pgd_l2), RobustnessEvaluator.create(modelBytes)
+ *   .evaluate(x, label, attack, epsilons, seed, stimulusKey) -> per epsilon { correct, predicted }, through the
+ *   crossEntropy gradient graph of the logits; attackSeed(seed, key, epsilon), oneHot(label, classes).
  * Statistics (stats/): correlations, bootstrap, permutation ANOVAs, all seeded (SeededRandom).
  * Media (media/): stimulus files -> model inputs (imageToTensor, audioToTensor with the StimulusLimits checked from
  *   headers first; INVALID_MEDIA), metamers -> files (renderImage: 8-bit PNG, renderAudio: float WAV, each with
@@ -64,6 +71,7 @@
 export { EngineError, isEngineError, type EngineErrorCode } from "./errors.js";
 export { decodeOnnxModel, encodeModel, OnnxModel, type ModelSummary, type NodeView } from "./onnx/model.js";
 export { inspectModel, type LayerInfo } from "./catalogue.js";
+export { checkNormalization, normalizationChannels, wrapWithNormalization, type InputNormalization } from "./onnx/normalization.js";
 export {
   buildGradientGraph,
   checkDifferentiable,
@@ -122,7 +130,7 @@ export {
   type Similarity,
 } from "./validation/similarity.js";
 export { DEFAULT_NULL_PAIRS, NULL_QUANTILES, nullDistribution, quantile, samplePairs, type NullDistributionStats } from "./validation/null-distribution.js";
-export { argmax, certify, type Certificate, type MetricVerdict, type NullSource } from "./validation/certificate.js";
+export { argmax, certify, forcedChoice, type Certificate, type MetricVerdict, type NullSource } from "./validation/certificate.js";
 export { augment, resolveAugmentation, type AugmentationInput, type AugmentationSpec } from "./validation/augment.js";
 export {
   DEFAULT_REFERENCE_PAIRS,
@@ -137,5 +145,16 @@ export {
 
 export * from "./stats/index.js";
 export { SeededRandom } from "./random.js";
+export {
+  attackSeed,
+  checkAttack,
+  oneHot,
+  pgdAttack,
+  RobustnessEvaluator,
+  type LossGradient,
+  type PgdAttack,
+  type PgdNorm,
+  type RobustOutcome,
+} from "./robustness/index.js";
 
 export * from "./media/index.js";

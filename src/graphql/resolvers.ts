@@ -9,12 +9,16 @@ import { StimulusResolver, StimulusSetResolver } from "./stimulus/stimulus.resol
 import { UploadResolver } from "./upload/upload.resolver.js";
 import { MetricsResolver } from "./metrics/metrics.resolver.js";
 import { RecognizerPanelResolver, StageLabelResolver } from "./panels/panels.resolver.js";
+import { LabelMapResolver, ModelLabelMapResolver } from "./label-maps/label-maps.resolver.js";
 import { ListingResolver } from "./listing/listing.resolver.js";
 import { MetamerStageFieldsResolver, SynthesisBatchConfigFieldsResolver, SynthesisJobStageFieldsResolver } from "./metrics/stage-fields.resolver.js";
 import { StudyResolver } from "./studies/studies.resolver.js";
 import { MetamerResolver, SynthesisBatchResolver, SynthesisJobResolver } from "./synthesis/synthesis.resolver.js";
 import { ReferenceNullResolver } from "./synthesis/reference-null.resolver.js";
 import { ExperimentResolver } from "./experiments/experiments.resolver.js";
+import { PairedTestResolver } from "./metrics/paired.resolver.js";
+import { RobustnessResolver } from "./robustness/robustness.resolver.js";
+import { ArchiveResolver } from "./archive/archive.resolver.js";
 
 export const resolvers: NonEmptyArray<Function> = [
   HealthResolver,
@@ -28,6 +32,8 @@ export const resolvers: NonEmptyArray<Function> = [
   MetricsResolver,
   RecognizerPanelResolver,
   StageLabelResolver,
+  LabelMapResolver,
+  ModelLabelMapResolver,
   ListingResolver,
   MetamerStageFieldsResolver,
   SynthesisJobStageFieldsResolver,
@@ -38,4 +44,7 @@ export const resolvers: NonEmptyArray<Function> = [
   MetamerResolver,
   ReferenceNullResolver,
   ExperimentResolver,
+  PairedTestResolver,
+  RobustnessResolver,
+  ArchiveResolver,
 ];

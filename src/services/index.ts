@@ -13,16 +13,20 @@ import { StimulusService } from "./stimuli.js";
 import { UploadService } from "./uploads.js";
 import { MetricsService } from "./metrics/recognizability-service.js";
 import { PanelService } from "./panels.js";
+import { LabelMapService } from "./label-maps.js";
 import { StageService } from "./stages.js";
 import { ListingService } from "./listing.js";
 import { StudyService } from "./studies/study-service.js";
 import { RecognitionService } from "./recognition.js";
 import { SynthesisService } from "./synthesis.js";
 import { ReferenceNullService } from "./reference-nulls.js";
+import { RobustnessService } from "./robustness.js";
 import { NoDispatcher } from "./ports.js";
 import { StatsPool } from "./stats-pool.js";
 import { ExperimentService } from "./experiments/experiment-service.js";
 import { ParticipationService } from "./experiments/participation.js";
+import { ArchiveService } from "./archive.js";
+import { BlobSweepService } from "./blob-sweep.js";
 
 export interface ServiceDeps {
   store: Store;
@@ -45,6 +49,8 @@ export interface Services {
   metrics: MetricsService;
   /** Recognizer panels (issue 13) and stage labels. */
   panels: PanelService;
+  /** Label maps (issue 12 item 5): a model scored in coarser categories. */
+  labelMaps: LabelMapService;
   stages: StageService;
   /** metamers(filter) and synthesisBatches(filter) (issue 13). */
   listing: ListingService;
@@ -52,11 +58,17 @@ export interface Services {
   recognition: RecognitionService;
   synthesis: SynthesisService;
   referenceNulls: ReferenceNullService;
+  /** Adversarial robustness per model (issue 12 item 8): PGD evaluations as ROBUSTNESS jobs. */
+  robustness: RobustnessService;
   /** Threads for statistics (bootstraps, permutation tests), off the event loop; closed with the app. */
   statsPool: StatsPool;
   /** Human experiments: the lab's side (API key) and the participant's side (a participation link's token). */
   experiments: ExperimentService;
   participation: ParticipationService;
+  /** Archive and delete models, stimulus sets and batches (issue 13). */
+  archive: ArchiveService;
+  /** Unreferenced blobs and expired uploads (issue 13); main.ts runs it hourly. */
+  blobSweep: BlobSweepService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -87,6 +99,7 @@ export function createServices(deps: ServiceDeps): Services {
     stimuli: new StimulusService(store, config.limits, uploads),
     metrics: new MetricsService(store, statsPool),
     panels: new PanelService(store),
+    labelMaps: new LabelMapService(store),
     stages: new StageService(store),
     listing: new ListingService(store),
     studies: new StudyService(store, undefined, statsPool),
@@ -94,8 +107,11 @@ export function createServices(deps: ServiceDeps): Services {
     synthesis,
     // Its jobs go to the synthesis service's dispatcher, whichever main.ts (or a test) attached.
     referenceNulls: new ReferenceNullService(store, models, (ids) => synthesis.dispatchJobs(ids)),
+    robustness: new RobustnessService(store, (ids) => synthesis.dispatchJobs(ids), { serviceVersion: config.version }),
     statsPool,
     experiments: new ExperimentService(store, deps.baseUrl),
     participation: new ParticipationService(store),
+    archive: new ArchiveService(store, synthesis),
+    blobSweep: new BlobSweepService(store),
   };
 }

@@ -30,6 +30,8 @@ export const COUNT_LIMITS = {
   experimentTrials: { min: 0, max: 200, what: "practice, demo, catch or headphone-check trials of an experiment" },
   experimentParticipants: { min: 1, max: 1_000, what: "participant links of one experiment" },
   durationMs: { min: 0, max: 10_000, what: "a duration in milliseconds" },
+  pairedDifferences: { min: 1, max: 100_000, what: "paired differences of one pairedDifferenceTest" },
+  attackSteps: { min: 1, max: 1_000, what: "PGD steps of a robustness evaluation" },
 } as const satisfies Record<string, CountLimit>;
 
 export type CountLimitName = keyof typeof COUNT_LIMITS;
@@ -47,6 +49,9 @@ export const ARGUMENT_LIMITS: Record<string, CountLimitName> = {
   "Query.compareRecognizability.seed": "seed",
   "Query.humanVsModel.permutations": "permutations",
   "Query.humanVsModel.seed": "seed",
+  "Query.pairedDifferenceTest.permutations": "permutations",
+  "Query.pairedDifferenceTest.resamples": "resamples",
+  "Query.pairedDifferenceTest.seed": "seed",
   "Query.models.first": "pageFirst",
   "Query.stimulusSets.first": "pageFirst",
   "Query.recognizerPanels.first": "pageFirst",
@@ -90,6 +95,9 @@ export const ARGUMENT_LIMITS: Record<string, CountLimitName> = {
   "ExperimentTimingInput.clipMs": "durationMs",
   "Query.groups.first": "pageFirst",
   "Query.shares.first": "pageFirst",
+  "EvaluateRobustnessInput.steps": "attackSteps",
+  "EvaluateRobustnessInput.seed": "seed",
+  "Query.robustness.first": "pageFirst",
 };
 
 // A hub's federation namespace (`labA { models(first: 10) { ... } }`: src/graphql/federation/subgraph.ts) answers every

@@ -14,6 +14,7 @@ import type { Dispatcher } from "./ports.js";
 import { configHash } from "./metrics/config-hash.js";
 import { isUuid } from "./stimuli.js";
 import { metamerTargets, type MetamerTargetView } from "./seed-spread.js";
+import { batchProgressView, type BatchProgressView, type StageProgressView } from "./progress.js";
 import { ensureReferenceNulls, resolveNullSource, type NullSourceInput, type ReferenceNullSpec } from "./reference-nulls.js";
 
 /** What a caller may send as a synthesis config (the engine's type; resolvers take it from here). */
@@ -272,12 +273,46 @@ export class SynthesisService {
     return batch ? this.view(batch, opts) : null;
   }
 
+  /**
+   * The batch's progress and ETA (services/progress.ts), from one aggregate query over its jobs; each stage also by
+   * its label when the model has one. Null when the batch is not visible to the caller.
+   */
+  async progress(caller: Caller, batchId: string, now = new Date()): Promise<BatchProgressView & { byStage: (StageProgressView & { stageLabel: string | null })[] } | null> {
+    const viewer = requireReader(caller);
+    const batch = isUuid(batchId) ? await this.store.jobs.findVisibleBatch(viewer, batchId) : null;
+    if (!batch) return null;
+    const [rows, model] = await Promise.all([this.store.jobs.progressByBatch(batch.id), this.store.models.findById(batch.modelId)]);
+    const progress = batchProgressView(rows, now);
+    const labelOf = new Map(Object.entries(model?.stageLabels ?? {}).map(([label, tensor]) => [tensor, label]));
+    return { ...progress, byStage: progress.byStage.map((s) => ({ ...s, stageLabel: labelOf.get(s.stage) ?? null })) };
+  }
+
   async cancel(caller: Caller, batchId: string): Promise<SynthesisBatchView> {
     const ctx = requireRole(caller, "MEMBER");
     const batch = isUuid(batchId) ? await this.store.jobs.findBatch(ctx.groupId, batchId) : null;
     if (!batch) throw new AppError("NOT_FOUND", `batchId: no synthesis batch '${batchId}' in this group`);
     await this.store.jobs.cancelBatch(batch.id);
     return this.view((await this.store.jobs.findBatch(ctx.groupId, batchId))!);
+  }
+
+  /**
+   * Re-queues the batch's FAILED and CANCELLED jobs (and the failed null distributions they wait for) and clears its
+   * cancellation; SUCCEEDED jobs keep their metamers. A batch with nothing to retry is BAD_USER_INPUT, not a silent no-op.
+   */
+  async retry(caller: Caller, batchId: string): Promise<SynthesisBatchView & { requeued: number }> {
+    const ctx = requireRole(caller, "MEMBER");
+    const batch = isUuid(batchId) ? await this.store.jobs.findBatch(ctx.groupId, batchId) : null;
+    if (!batch) throw new AppError("NOT_FOUND", `batchId: no synthesis batch '${batchId}' in this group`);
+    const ids = await this.store.transaction((tx) => tx.jobs.requeueBatch(batch.id));
+    if (!ids.length) {
+      const c = await this.store.jobs.countsByBatch(batch.id);
+      throw new AppError(
+        "BAD_USER_INPUT",
+        `batchId: expected a batch with FAILED or CANCELLED jobs to retry, got one with ${c.queued} queued, ${c.running} running, ${c.succeeded} succeeded`,
+      );
+    }
+    await this.dispatcher.dispatch(ids);
+    return { ...(await this.view((await this.store.jobs.findBatch(ctx.groupId, batchId))!)), requeued: ids.length };
   }
 
   async metamer(caller: Caller, id: string): Promise<MetamerRecord | null> {

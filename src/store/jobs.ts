@@ -24,6 +24,10 @@ export interface JobRecord {
   iteration: number;
   totalIterations: number;
   loss: number | null;
+  /** When the worker last wrote iteration/loss (its throttled heartbeat); null before the first report. */
+  progressAt: Date | null;
+  /** Steps per second the worker measured over its current attempt; null until it has two reports. */
+  stepsPerSecond: number | null;
   hasCheckpoint: boolean;
   errorCode: string | null;
   errorMessage: string | null;
@@ -52,6 +56,25 @@ export interface JobProgress {
   iteration: number;
   totalIterations: number;
   loss: number | null;
+  /** The worker's measured rate, when it has one (heartbeats carry it; checkpoints and results may not). */
+  stepsPerSecond?: number | null;
+}
+
+/** One (status, stage) group of a batch's jobs with its step counts and times: what its progress and ETA come from. */
+export interface BatchProgressRow {
+  status: JobStatus;
+  stage: string;
+  jobs: number;
+  /** Steps of the reported iteration, capped at each job's total. */
+  iterations: number;
+  totalIterations: number;
+  /** Mean of the jobs' latest reported loss, over the jobs that reported one. */
+  meanLoss: number | null;
+  /** How many of the group's jobs have reported a loss (the weight of meanLoss). */
+  lossJobs: number;
+  firstStartedAt: Date | null;
+  /** The latest time a step count of this group was measured: a progress report or a job's end. */
+  lastObservedAt: Date | null;
 }
 
 export interface BatchRecord {
@@ -64,6 +87,8 @@ export interface BatchRecord {
   /** metrics/config-hash.ts: what results are keyed by */
   configHash: string;
   cancelledAt: Date | null;
+  /** hidden from lists when set (archiveSynthesisBatch, issue 13) */
+  archivedAt?: Date | null;
   createdAt: Date;
 }
 
@@ -71,13 +96,13 @@ export type JobCounts = Record<"queued" | "running" | "succeeded" | "failed" | "
 
 // Every column except the checkpoint bytes (which can be megabytes): listing jobs must stay cheap.
 const COLUMNS = `"id","kind","groupId","batchId","modelId","stimulusId","stage","payload","status","attempts","maxAttempts",
-  "leaseOwner","leaseExpiresAt","heartbeatAt","iteration","totalIterations","loss","checkpoint" IS NOT NULL AS "hasCheckpoint",
+  "leaseOwner","leaseExpiresAt","heartbeatAt","iteration","totalIterations","loss","progressAt","stepsPerSecond","checkpoint" IS NOT NULL AS "hasCheckpoint",
   "errorCode","errorMessage","createdAt","startedAt","finishedAt","dependsOnId"`;
 
 const select = {
   id: true, kind: true, groupId: true, batchId: true, modelId: true, stimulusId: true, stage: true, payload: true,
   status: true, attempts: true, maxAttempts: true, leaseOwner: true, leaseExpiresAt: true, heartbeatAt: true,
-  iteration: true, totalIterations: true, loss: true, errorCode: true, errorMessage: true, createdAt: true,
+  iteration: true, totalIterations: true, loss: true, progressAt: true, stepsPerSecond: true, errorCode: true, errorMessage: true, createdAt: true,
   startedAt: true, finishedAt: true, dependsOnId: true,
 } as const;
 
@@ -203,7 +228,7 @@ export class JobStore {
       data: {
         heartbeatAt: now,
         leaseExpiresAt: new Date(now.getTime() + leaseMs),
-        ...(progress ? { iteration: progress.iteration, totalIterations: progress.totalIterations, loss: finiteOrNull(progress.loss) } : {}),
+        ...(progress ? progressColumns(progress, now) : {}),
         ...(checkpoint ? { checkpoint: checkpoint as Uint8Array<ArrayBuffer> } : {}),
       },
     });
@@ -217,11 +242,12 @@ export class JobStore {
 
   /** Marks the job SUCCEEDED if `owner` still holds it; false otherwise (use inside the transaction writing its result). */
   async succeed(id: string, owner: string, progress?: JobProgress): Promise<boolean> {
+    const now = new Date();
     const result = await this.db.job.updateMany({
       where: { id, leaseOwner: owner, status: "RUNNING" },
       data: {
-        status: "SUCCEEDED", finishedAt: new Date(), leaseOwner: null, leaseExpiresAt: null,
-        ...(progress ? { iteration: progress.iteration, totalIterations: progress.totalIterations, loss: finiteOrNull(progress.loss) } : {}),
+        status: "SUCCEEDED", finishedAt: now, leaseOwner: null, leaseExpiresAt: null,
+        ...(progress ? progressColumns(progress, now) : {}),
       },
     });
     return result.count === 1;
@@ -274,6 +300,25 @@ export class JobStore {
       batchId, opts.status ?? null, opts.first ?? 1000, opts.offset ?? 0,
     );
     return rows.map(toRecord);
+  }
+
+  /**
+   * The batch's jobs grouped by (status, stage) with their steps, latest loss and times, in one aggregate query (a
+   * batch can have 10,000 jobs: no rows are sent). services/progress.ts turns it into progress and an ETA.
+   */
+  async progressByBatch(batchId: string): Promise<BatchProgressRow[]> {
+    const rows = await this.db.$queryRawUnsafe<BatchProgressRow[]>(
+      `SELECT "status", COALESCE("stage", '') AS "stage", count(*)::int AS "jobs",
+              COALESCE(sum(LEAST("iteration", "totalIterations")), 0)::float8 AS "iterations",
+              COALESCE(sum("totalIterations"), 0)::float8 AS "totalIterations",
+              avg("loss") AS "meanLoss", count("loss")::int AS "lossJobs", min("startedAt") AS "firstStartedAt",
+              max(GREATEST("progressAt", "finishedAt")) AS "lastObservedAt"
+         FROM "Job" WHERE "batchId" = $1::uuid
+        GROUP BY "status", COALESCE("stage", '')
+        ORDER BY 2, 1`,
+      batchId,
+    );
+    return rows.map((r) => ({ ...r, jobs: Number(r.jobs), lossJobs: Number(r.lossJobs), iterations: Number(r.iterations), totalIterations: Number(r.totalIterations) }));
   }
 
   async countsByBatch(batchId: string): Promise<JobCounts> {
@@ -365,6 +410,41 @@ export class JobStore {
     });
     return result.count;
   }
+
+  /**
+   * Re-queues the batch's FAILED and CANCELLED jobs with fresh attempts (their checkpoints are kept, so they resume),
+   * and the FAILED/CANCELLED jobs they depend on (a failed null distribution would fail them again), and clears the
+   * batch's cancellation. Returns the re-queued ids, dependencies first, for the dispatcher.
+   */
+  async requeueBatch(batchId: string): Promise<string[]> {
+    const reset = { status: "QUEUED" as const, attempts: 0, finishedAt: null, startedAt: null, leaseOwner: null, leaseExpiresAt: null, errorCode: null, errorMessage: null };
+    const jobs = await this.db.job.findMany({
+      where: { batchId, status: { in: ["FAILED", "CANCELLED"] } },
+      select: { id: true, dependsOnId: true },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    const dependencyIds = [...new Set(jobs.map((j) => j.dependsOnId).filter((id): id is string => id !== null))];
+    const dependencies = await this.db.job.findMany({
+      where: { id: { in: dependencyIds }, status: { in: ["FAILED", "CANCELLED"] } },
+      select: { id: true },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    const ids = dependencies.map((d) => d.id).concat(jobs.map((j) => j.id));
+    if (ids.length) await this.db.job.updateMany({ where: { id: { in: ids }, status: { in: ["FAILED", "CANCELLED"] } }, data: reset });
+    await this.db.synthesisBatch.updateMany({ where: { id: batchId, cancelledAt: { not: null } }, data: { cancelledAt: null } });
+    return ids;
+  }
+}
+
+/** The progress columns of one report; `progressAt` says when its step count was measured. */
+function progressColumns(progress: JobProgress, now: Date) {
+  return {
+    iteration: progress.iteration,
+    totalIterations: progress.totalIterations,
+    loss: finiteOrNull(progress.loss),
+    progressAt: now,
+    ...(progress.stepsPerSecond !== undefined ? { stepsPerSecond: finiteOrNull(progress.stepsPerSecond) } : {}),
+  };
 }
 
 function finiteOrNull(v: number | null | undefined): number | null {

@@ -15,11 +15,14 @@ import { StudyStore } from "./studies.js";
 import { MetricsExportStore, MetricsStore } from "./metrics.js";
 import { RecognitionStore } from "./recognition.js";
 import { PanelStore } from "./panels.js";
+import { LabelMapStore } from "./label-maps.js";
 import { ListingStore } from "./listing.js";
 import { StageLabelStore } from "./stage-labels.js";
 import { ShareStore } from "./shares.js";
 import { VisibilityStore } from "./visibility.js";
 import { ExperimentStore } from "./experiments.js";
+import { ArchiveStore } from "./archive.js";
+import { RobustnessStore } from "./robustness.js";
 
 /**
  * The persistence layer: one PrismaClient (pg adapter) and one domain-named sub-store per aggregate.
@@ -40,12 +43,16 @@ export class Store {
   readonly metricsExport: MetricsExportStore;
   readonly recognition: RecognitionStore;
   readonly panels: PanelStore;
+  readonly labelMaps: LabelMapStore;
   readonly listing: ListingStore;
   readonly stageLabels: StageLabelStore;
   readonly shares: ShareStore;
   /** The one visibility rule (src/store/visibility.ts) as queries. */
   readonly visibility: VisibilityStore;
   readonly experiments: ExperimentStore;
+  /** Archive, delete and the blob sweep (issue 13). */
+  readonly archive: ArchiveStore;
+  readonly robustness: RobustnessStore;
 
   protected constructor(
     /** The raw client, for store modules only (never import it elsewhere). */
@@ -69,11 +76,14 @@ export class Store {
     this.metricsExport = new MetricsExportStore(db);
     this.recognition = new RecognitionStore(db);
     this.panels = new PanelStore(db);
+    this.labelMaps = new LabelMapStore(db);
     this.listing = new ListingStore(db);
     this.stageLabels = new StageLabelStore(db);
     this.shares = new ShareStore(db);
     this.visibility = new VisibilityStore(db);
     this.experiments = new ExperimentStore(db);
+    this.archive = new ArchiveStore(db);
+    this.robustness = new RobustnessStore(db);
   }
 
   /** `blobChunkBytes`: chunk size of new blobs (default 8 MiB; stored blobs keep theirs). `s3`: blob bytes in a bucket. */

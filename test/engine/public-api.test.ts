@@ -14,7 +14,7 @@ const PUBLIC_NAMES = [
   // the engine's errors (mapped to the API's codes in src/errors.ts)
   "EngineError", "isEngineError",
   // ONNX in/out, the layer catalogue, untrusted files
-  "OnnxModel", "decodeOnnxModel", "encodeModel", "inspectModel", "ModelInspector", "assertSelfContained",
+  "OnnxModel", "decodeOnnxModel", "encodeModel", "wrapWithNormalization", "checkNormalization", "normalizationChannels", "inspectModel", "ModelInspector", "assertSelfContained",
   "checkStaticMemory", "estimateStaticTensors", "publicOrtMessage",
   // gradients and sessions
   "buildGradientGraph", "checkDifferentiable", "gradientOpset", "GRADIENT_IO", "RULES", "NO_GRADIENT_OPS", "probeModel",
@@ -24,13 +24,15 @@ const PUBLIC_NAMES = [
   "initialNoise", "noiseSeed", "encodeCheckpoint", "decodeCheckpoint", "MetamerSynthesis",
   // validation
   "METRICS", "similarity", "snr", "prepareActivations", "preparedSimilarity", "samplePairs", "nullDistribution", "quantile",
-  "DEFAULT_NULL_PAIRS", "NULL_QUANTILES", "certify", "argmax",
+  "DEFAULT_NULL_PAIRS", "NULL_QUANTILES", "certify", "argmax", "forcedChoice",
   "augment", "resolveAugmentation", "DEFAULT_REFERENCE_PAIRS", "MAX_REFERENCE_PAIRS", "MIN_POWERED_NULL_PAIRS",
   "NullAccumulator", "referenceNull", "referencePairCount", "referencePools",
+  // adversarial robustness (PGD with the cross-entropy gradient)
+  "pgdAttack", "checkAttack", "attackSeed", "oneHot", "RobustnessEvaluator",
   // statistics
   "pearson", "spearman", "kendallTau", "rank", "argsort", "mean", "sem", "sampleStd", "quantileSorted", "bootstrap",
   "bootstrapMean", "percentileSummary", "DEFAULT_BOOTSTRAP", "mixedF", "repeatedMeasuresF", "permutationMixed",
-  "permutationRepeatedMeasures", "permutationObserverMixed", "DEFAULT_PERMUTATIONS", "SeededRandom",
+  "permutationRepeatedMeasures", "permutationObserverMixed", "DEFAULT_PERMUTATIONS", "SeededRandom", "pairedSignFlipTest",
   // media codec
   "sniffKind", "contentTypeOf", "checkStimulusFile", "checkSampleRate", "checkTensorSize", "imageMetadata", "imageToTensor",
   "renderImage", "readWavInfo", "decodeWav", "resample", "audioToTensor", "renderAudio", "decodeRendering", "float32Bytes",

@@ -6,6 +6,7 @@ import type { SynthesisBatchView } from "../../services/synthesis.js";
 import type { SynthesisConfigInput } from "../../services/synthesis.js";
 import { synthesisConfigView } from "../../services/science-views.js";
 import {
+  BatchProgress,
   JobStatusEnum,
   Metamer,
   SynthesisBatch,
@@ -34,10 +35,20 @@ export class SynthesisBatchResolver {
     return toBatch(await ctx.services.synthesis.cancel(ctx.caller, batchId), ctx);
   }
 
+  @Mutation(() => SynthesisBatch, { description: "MEMBER: re-queue the batch's FAILED and CANCELLED jobs (fresh attempts) and clear its cancellation" })
+  async retrySynthesisBatch(@Arg("batchId", () => ID) batchId: string, @Ctx() ctx: GraphQLContext) {
+    return toBatch(await ctx.services.synthesis.retry(ctx.caller, batchId), ctx);
+  }
+
   @Query(() => SynthesisBatch, { nullable: true })
   async synthesisBatch(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     const view = await ctx.services.synthesis.batch(ctx.caller, id, { first: 0 });
     return view && toBatch(view, ctx);
+  }
+
+  @FieldResolver(() => BatchProgress, { description: "jobs and steps done, per stage, and an ETA from the batch's measured rate" })
+  async progress(@Root() batch: SynthesisBatch, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.synthesis.progress(ctx.caller, batch.id);
   }
 
   @FieldResolver(() => [SynthesisJob], { description: "in creation order" })

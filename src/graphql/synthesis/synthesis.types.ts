@@ -4,6 +4,7 @@ import { JobStatus, type MetamerView, type SynthesisJobView } from "../../servic
 import { NullSourceInput } from "./reference-null.types.js";
 import { Certificate, HistoryPoint, SoftwareVersion, SynthesisConfig } from "./science.types.js";
 import { certificateView, historyView, synthesisConfigView } from "../../services/science-views.js";
+import { jobProgressView } from "../../services/progress.js";
 
 export enum SynthesisRecipeEnum {
   FEATHER_2023 = "FEATHER_2023",
@@ -73,11 +74,49 @@ export class SynthesizeMetamersInput {
   nullSource?: NullSourceInput | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "A job's steps and loss as its worker last reported them (throttled heartbeats, about every 2 s and at round ends)" })
 export class JobProgress {
-  @Field(() => Int) iteration: number;
-  @Field(() => Int) totalIterations: number;
-  @Field(() => Float, { nullable: true }) loss: number | null;
+  @Field(() => Int, { description: "gradient steps done" }) iteration: number;
+  @Field(() => Int, { description: "gradient steps the schedule has" }) totalIterations: number;
+  @Field(() => Float, { nullable: true, description: "the loss at the latest reported step" }) loss: number | null;
+  @Field(() => Float, { description: "iteration / totalIterations in [0, 1]; 1 once the job has ended" }) fraction: number;
+  @Field(() => Float, { nullable: true, description: "steps per second the worker measured over its current attempt" }) stepsPerSecond: number | null;
+  @Field(() => Date, { nullable: true, description: "when the worker last reported; null before its first report" }) reportedAt: Date | null;
+  @Field(() => Float, { nullable: true, description: "seconds left at the measured rate; 0 once ended; null while queued or before a rate exists" })
+  etaSeconds: number | null;
+}
+
+@ObjectType({ description: "One stage's share of a batch" })
+export class StageProgress {
+  @Field({ description: "the stage as a tensor name" }) stage: string;
+  @Field(() => String, { nullable: true }) stageLabel: string | null;
+  @Field(() => Int) jobsTotal: number;
+  @Field(() => Int, { description: "succeeded, failed or cancelled" }) jobsDone: number;
+  @Field(() => Float) stepsTotal: number;
+  @Field(() => Float) stepsDone: number;
+  @Field(() => Float, { nullable: true, description: "mean latest loss of the stage's jobs that reported one" }) meanLoss: number | null;
+}
+
+@ObjectType({
+  description:
+    "A batch's progress: jobs and gradient steps (an ended job counts all its steps), and an ETA from the batch's measured throughput (steps done / time since its first job started)",
+})
+export class BatchProgress {
+  @Field(() => Int, { description: "every job of the batch (the real count, also on an idempotent replay)" }) jobsTotal: number;
+  @Field(() => Int, { description: "succeeded + failed + cancelled" }) jobsDone: number;
+  @Field(() => Int) jobsSucceeded: number;
+  @Field(() => Int) jobsFailed: number;
+  @Field(() => Int) jobsCancelled: number;
+  @Field(() => Int) jobsRunning: number;
+  @Field(() => Int) jobsQueued: number;
+  @Field(() => Float) stepsTotal: number;
+  @Field(() => Float) stepsDone: number;
+  @Field(() => Float, { description: "stepsDone / stepsTotal in [0, 1]" }) fraction: number;
+  @Field(() => Float, { nullable: true, description: "the batch's measured throughput, all workers together" }) stepsPerSecond: number | null;
+  @Field(() => Float, { nullable: true, description: "seconds until every job has ended at the measured rate; 0 when all have; null until there is a rate" })
+  etaSeconds: number | null;
+  @Field(() => Date, { nullable: true, description: "when the step counts were last measured" }) observedAt: Date | null;
+  @Field(() => [StageProgress], { description: "per stage, in tensor-name order" }) byStage: StageProgress[];
 }
 
 @ObjectType()
@@ -99,7 +138,7 @@ export class SynthesisJob {
   @Field({ description: "the stage as a tensor name" }) stage: string;
   @Field(() => Int) attempts: number;
   @Field(() => Int) maxAttempts: number;
-  @Field(() => JobProgress) progress: JobProgress;
+  @Field(() => JobProgress, { description: "steps, total, loss and ETA as the worker last reported them" }) progress: JobProgress;
   @Field(() => MetamerRef, { nullable: true }) metamer: MetamerRef | null;
   @Field(() => JobError, { nullable: true }) error: JobError | null;
   @Field(() => Date) createdAt: Date;
@@ -127,6 +166,8 @@ export class SynthesisBatch {
   @Field(() => Int) seed: number;
   @Field(() => String, { nullable: true }) idempotencyKey: string | null;
   @Field(() => Date, { nullable: true }) cancelledAt: Date | null;
+  @Field(() => Date, { nullable: true, description: "when it was archived (hidden from lists, still readable by id); null if not" })
+  archivedAt?: Date | null;
   @Field(() => Date) createdAt: Date;
   @Field(() => JobCounts) counts: JobCounts;
   // jobs(...) is resolved by SynthesisBatchResolver
@@ -175,7 +216,7 @@ export function toSynthesisJob(job: SynthesisJobView, metamerId: string | null):
     stage: job.stage ?? "",
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
-    progress: { iteration: job.iteration, totalIterations: job.totalIterations, loss: job.loss },
+    progress: jobProgressView(job, new Date()),
     metamer: metamerId ? { id: metamerId } : null,
     error: job.errorCode && job.status !== "SUCCEEDED" ? { code: job.errorCode, message: job.errorMessage ?? "" } : null,
     createdAt: job.createdAt,

@@ -1,5 +1,5 @@
 import {
-  argmax,
+  forcedChoice,
   certify,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -47,6 +47,8 @@ interface Setup {
   natural: Float32Array;
   /** Forward outputs of the natural stimulus (the stage's activations are the loop's target). */
   naturalOut: Record<string, Float32Array>;
+  /** The model's label map (issue 12 item 5): the label check compares decisions in its categories. */
+  classToCategory: Record<string, string> | null;
 }
 
 /** The metamer as it will be stored: the last iterate, its saved rendering and the validation verdict. */
@@ -74,6 +76,8 @@ export class SynthesisJobHandler implements JobHandler {
     const result = await synthesis.run({
       checkpointEvery: setup.payload.checkpointEvery,
       onCheckpoint: (state, progress) => ctx.progress(progress, encodeCheckpoint(state)),
+      // Steps, total and loss as the job runs: kept in memory, written with the lease's renewals (queue.ts).
+      onProgress: (progress, roundEnd) => ctx.report(progress, { flush: roundEnd }),
       shouldStop: () => ctx.stopRequested(),
       deadline: ctx.deadline,
     });
@@ -104,7 +108,8 @@ export class SynthesisJobHandler implements JobHandler {
     const forward = await this.deps.sessions.forward(model.sha256, () => this.modelBytes(ctx, runnable), outputs);
     const natural = await this.deps.stimuli.inputTensor(stimulus, { shape: model.inputShape, inputRange: range, sampleRate: model.sampleRate, rms: null });
     const naturalOut = await forward.run(natural);
-    return { payload, model: runnable, stimulus, nullStats, nullSource, range, forward, natural, naturalOut };
+    const classToCategory = (await store.labelMaps.forModel(model.id))?.classToCategory ?? null;
+    return { payload, model: runnable, stimulus, nullStats, nullSource, range, forward, natural, naturalOut, classToCategory };
   }
 
   /** The loop from the last checkpoint, or from the seeded noise on a first attempt. */
@@ -140,7 +145,8 @@ export class SynthesisJobHandler implements JobHandler {
     const rendering = model.modality === "IMAGE" ? await renderImage(x, model.inputShape, range) : renderAudio(x, model.sampleRate ?? 20_000);
     const metamerOut = await forward.run(x);
     const savedOut = await forward.run(rendering.decoded);
-    const label = (logits: Float32Array) => labelOf(model, argmax(logits));
+    // The decision in the model's scored label space: its class, or with a label map the category (force_16_choice).
+    const label = (logits: Float32Array) => forcedChoice(logits, model.classLabels, setup.classToCategory) ?? "";
     const certificate = certify({
       naturalActivations: setup.naturalOut[payload.stage],
       metamerActivations: metamerOut[payload.stage],
@@ -249,8 +255,4 @@ function phaseTimer(): { lap(name: string): void; all: Record<string, number> } 
       mark = now;
     },
   };
-}
-
-function labelOf(model: ModelRecord, index: number): string {
-  return model.classLabels[index] ?? String(index);
 }
