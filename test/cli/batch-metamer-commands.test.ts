@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderImage } from "../../src/engine/index.js";
 import { runCli } from "../../src/cli/main.js";
 import type { RequestContext } from "../../src/services/authorization.js";
+import { inProcessCli } from "../helpers/cli.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { addImageSet, fixtureFloat32, imageVariants, inProcessWorker, LENET_STAGES, logModel, registerFixtureModel } from "../helpers/synthesis-fixtures.js";
 
@@ -37,13 +38,7 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-/** Runs the CLI in-process against the test server, as a lab script would; returns stdout. */
-async function cli(...argv: string[]): Promise<string> {
-  let text = "";
-  await runCli(argv, { write: (s: string) => (text += s) }, { url: t.url, apiKey: key, dataDir: tmp });
-  return text;
-}
-const json = async (...argv: string[]) => JSON.parse(await cli(...argv, "--json"));
+const { cli, json } = inProcessCli(() => ({ url: t.url, key, dataDir: tmp }));
 
 const synthesize = async (modelId: string, stages: string[], ids: string[], idempotencyKey?: string) =>
   (await t.services.synthesis.synthesize(ctx, { modelId, stages, stimulusIds: ids, config: { rounds: 1, stepsPerRound: 5 }, idempotencyKey })).batch.id;

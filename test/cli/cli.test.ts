@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveServer, runCli } from "../../src/cli/main.js";
+import { inProcessCli } from "../helpers/cli.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { AUTODIFF_FIXTURES } from "../helpers/constants.js";
 
@@ -25,12 +26,7 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-/** Runs the CLI in-process with the server found through the environment, as a lab script would. */
-async function cli(...argv: string[]): Promise<string> {
-  let text = "";
-  await runCli(argv, { write: (s: string) => (text += s) }, { url: t.url, apiKey: key, dataDir: tmp });
-  return text;
-}
+const { cli } = inProcessCli(() => ({ url: t.url, key, dataDir: tmp }));
 
 describe("metamers CLI", () => {
   it("registers a model, lists it and prints its layers", async () => {

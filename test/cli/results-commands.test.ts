@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { inProcessCli } from "../helpers/cli.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
@@ -29,12 +29,7 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<string> {
-  let text = "";
-  await runCli(argv, { write: (s: string) => (text += s) }, { url: t.url, apiKey: key, dataDir: tmp });
-  return text;
-}
-const json = async (...argv: string[]) => JSON.parse(await cli(...argv, "--json"));
+const { cli, json } = inProcessCli(() => ({ url: t.url, key, dataDir: tmp }));
 
 describe("metamers results", () => {
   it("curve: the API's points, by panel, with --stage keeping stages by tensor name or label", async () => {

@@ -11,6 +11,7 @@ import { SeededRandom } from "../../src/engine/index.js";
 import { MetamersClient } from "../../src/cli/client.js";
 import { runCli } from "../../src/cli/main.js";
 import { buildModel } from "../engine/build-model.js";
+import { inProcessCli } from "../helpers/cli.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { inProcessWorker } from "../helpers/synthesis-fixtures.js";
 
@@ -79,12 +80,7 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<string> {
-  let text = "";
-  await runCli(argv, { write: (s: string) => (text += s) }, { url: t.url, apiKey: key, dataDir: tmp });
-  return text;
-}
-const json = async (...argv: string[]) => JSON.parse(await cli(...argv, "--json"));
+const { cli, json } = inProcessCli(() => ({ url: t.url, key, dataDir: tmp }));
 
 /** `models add` with the ImageNet normalization, as a lab registers a torchvision export. */
 const register = (name: string, file: string, stageFlags: string[]): Promise<{ id: string }> =>
