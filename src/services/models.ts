@@ -45,6 +45,9 @@ export interface RegisteredModel {
 }
 
 const LABEL = /^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$/;
+
+/** Stage labels as comparable text (label order does not matter). */
+const canonicalLabels = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const KNOWN_STAGES_SHOWN = 60;
 
 /** The model registry: checks an ONNX file, builds its layer catalogue and keeps it as an immutable version. */
@@ -66,6 +69,22 @@ export class ModelService {
       // Re-registering an identical file under the same name (a script run twice) returns the version already there.
       const same = await this.store.models.findSameFile(ctx.groupId, meta.name, sha256);
       if (same) {
+        // Returning it silently would drop metadata the caller changed (a run that fixes its labels would still get
+        // the old ones), so a changed description is refused, naming what differs and the ways forward.
+        const changed = [
+          meta.modality !== same.modality && "modality",
+          JSON.stringify(meta.inputRange) !== JSON.stringify(same.inputRange) && "inputRange",
+          meta.classLabels.length > 0 && JSON.stringify(meta.classLabels) !== JSON.stringify(same.classLabels) && "classLabels",
+          Object.keys(meta.stageLabels).length > 0 && canonicalLabels(meta.stageLabels) !== canonicalLabels(same.stageLabels) && "stageLabels",
+        ].filter((x): x is string => typeof x === "string");
+        if (changed.length) {
+          throw new AppError(
+            "CONFLICT",
+            `file: model ${same.name} v${same.version} is this same file with other ${changed.join(", ")}; pass forceNewVersion: true to register a new version` +
+              (changed.every((c) => c === "stageLabels") ? ", or change the labels with setStageLabels" : ""),
+            { existingModelId: same.id, changed },
+          );
+        }
         if (input.uploadId) await this.store.uploads.markConsumed(input.uploadId);
         return { model: same, layers: await this.store.models.layers(same.id) };
       }

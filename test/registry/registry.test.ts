@@ -104,6 +104,23 @@ describe("re-registration and set names", () => {
     expect(count.data.models.totalCount).toBe(3);
   });
 
+  it("refuses the same file under the same name with other labels or range, naming what changed and the way forward", async () => {
+    const data = b64(rgbModel(8, 3));
+    const input = { name: "relabel", modality: "IMAGE", data, inputRange: [0, 1], stageLabels: { c1: "conv" } };
+    const v1 = (await t.gql(REGISTER, { i: input }, key)).data.registerModel;
+    // the same description: the existing version comes back
+    expect((await t.gql(REGISTER, { i: { ...input } }, key)).data.registerModel.id).toBe(v1.id);
+    const relabelled = await t.gql(REGISTER, { i: { ...input, stageLabels: { first: "conv" } } }, key);
+    expect(relabelled.errors?.[0].extensions?.code).toBe("CONFLICT");
+    expect(relabelled.errors?.[0].message).toBe(
+      `file: model relabel v1 is this same file with other stageLabels; pass forceNewVersion: true to register a new version, or change the labels with setStageLabels`,
+    );
+    const rescaled = await t.gql(REGISTER, { i: { ...input, inputRange: [0, 255] } }, key);
+    expect(rescaled.errors?.[0].extensions).toMatchObject({ code: "CONFLICT", existingModelId: v1.id, changed: ["inputRange"] });
+    const forced = (await t.gql(REGISTER, { i: { ...input, inputRange: [0, 255], forceNewVersion: true } }, key)).data.registerModel;
+    expect(forced.version).toBe(2);
+  });
+
   it("refuses a second stimulus set of the same name in the group, naming the existing set", async () => {
     const first = await t.gql(CREATE_SET, { i: { name: "natural images", modality: "IMAGE" } }, key);
     expect(first.errors).toBeUndefined();
