@@ -9,6 +9,7 @@ import type { Page } from "../store/pagination.js";
 import type { Store } from "../store/store.js";
 import { requireReader, requireRole, type Caller } from "./authorization.js";
 import { decodeBase64, readPageArgs } from "./inputs.js";
+import { reservedLabelProblem } from "./stages.js";
 import { enqueueRecognitionForModel } from "./recognition.js";
 import { isUuid } from "./stimuli.js";
 import type { UploadService } from "./uploads.js";
@@ -116,6 +117,11 @@ export class ModelService {
       );
     }
 
+    const lastStage = [...layers].sort((a, b) => a.order - b.order).at(-1)?.name;
+    for (const [label, tensor] of Object.entries(meta.stageLabels)) {
+      const reserved = reservedLabelProblem(label, tensor, lastStage);
+      if (reserved) throw new AppError("BAD_USER_INPUT", `stageLabels.${label}: ${reserved}`);
+    }
     const labelOf = new Map(Object.entries(meta.stageLabels).map(([label, tensor]) => [tensor, label]));
     const layerRecords: LayerRecord[] = layers.map((l: LayerInfo) => ({
       name: l.name,

@@ -23,6 +23,19 @@ const LABEL_MAX = 100;
 /** `natural` (the curves' natural point) or `natural_image` / `natural_audio` (imported human data). */
 export const isNaturalStage = (stage: string) => stage === "natural" || stage.startsWith("natural_");
 
+/**
+ * Why `label` may not name stage `target` (undefined: it may), for registerModel and setStageLabels alike: natural*
+ * names the natural stimuli, and `final` may label only the last stage (registerModel and the demo manifest use it
+ * so), where it means what FINAL means.
+ */
+export function reservedLabelProblem(label: string, target: string, lastStage: string | undefined): string | undefined {
+  if (isNaturalStage(label)) return `'${label}' is reserved (natural* names the natural stimuli)`;
+  if (label.toUpperCase() === "FINAL" && target !== lastStage) {
+    return `'${label}' may only label the last stage (${lastStage}), as FINAL means the last stage; got stage ${target}`;
+  }
+  return undefined;
+}
+
 /** "label (tensor)" or "tensor", for messages. */
 const shownName = (l: LayerRecord) => (l.label ? `${l.label} (${l.name})` : l.name);
 
@@ -121,14 +134,9 @@ export class StageService {
       if (label.length === 0 || label.length > LABEL_MAX || label.trim() !== label || /[\p{Cc}]/u.test(label)) {
         throw new AppError("BAD_USER_INPUT", `${where}: expected 1-${LABEL_MAX} characters without surrounding spaces or control characters, got '${label}'`);
       }
-      if (isNaturalStage(label)) {
-        throw new AppError("BAD_USER_INPUT", `${where}: '${label}' is reserved (natural* names the natural stimuli)`);
-      }
       const target = findStage(model, layers, stage, `labels[${i}].stage`).stage;
-      // `final` may label the last stage (registerModel and the demo manifest do): it then means what FINAL means.
-      if (label.toUpperCase() === "FINAL" && target !== lastStage) {
-        throw new AppError("BAD_USER_INPUT", `${where}: '${label}' may only label the last stage (${lastStage}), as FINAL means the last stage; got stage ${target}`);
-      }
+      const reserved = reservedLabelProblem(label, target, lastStage);
+      if (reserved) throw new AppError("BAD_USER_INPUT", `${where}: ${reserved}`);
       if (tensors.has(label) && label !== target) {
         throw new AppError("BAD_USER_INPUT", `${where}: '${label}' is the tensor name of another stage; a label must not shadow a tensor`);
       }

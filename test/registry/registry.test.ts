@@ -104,6 +104,17 @@ describe("re-registration and set names", () => {
     expect(count.data.models.totalCount).toBe(3);
   });
 
+  it("refuses stage labels that would make a stage argument ambiguous, as setStageLabels does", async () => {
+    const data = b64(rgbModel(8, 4));
+    const notLast = await t.gql(REGISTER, { i: { name: "labels", modality: "IMAGE", data, stageLabels: { final: "conv" } } }, key);
+    expect(notLast.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+    expect(notLast.errors?.[0].message).toBe("stageLabels.final: 'final' may only label the last stage (y), as FINAL means the last stage; got stage conv");
+    const natural = await t.gql(REGISTER, { i: { name: "labels", modality: "IMAGE", data, stageLabels: { natural: "conv" } } }, key);
+    expect(natural.errors?.[0].message).toBe("stageLabels.natural: 'natural' is reserved (natural* names the natural stimuli)");
+    const last = await t.gql(REGISTER, { i: { name: "labels", modality: "IMAGE", data, stageLabels: { final: "y" } } }, key);
+    expect(last.errors).toBeUndefined();
+  });
+
   it("refuses the same file under the same name with other labels or range, naming what changed and the way forward", async () => {
     const data = b64(rgbModel(8, 3));
     const input = { name: "relabel", modality: "IMAGE", data, inputRange: [0, 1], stageLabels: { c1: "conv" } };
