@@ -113,6 +113,6 @@ describe("gradient graph options", () => {
     const probe = await probeModel(model);
     const e = await failure(async () => buildGradientGraph(model, probe, "y", { loss: "l1" as never }));
     expect(e.code).toBe("INVALID_ARGUMENT");
-    expect(e.message).toBe('loss: expected one of "normalizedL2", "mse", got "l1"');
+    expect(e.message).toBe('loss: expected one of "normalizedL2", "mse", "crossEntropy", got "l1"');
   });
 });

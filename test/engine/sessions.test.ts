@@ -59,7 +59,7 @@ describe("GradientSession", () => {
     expect(err.message).toMatch(/x: expected 784 float32 values \(shape \[1, 1, 28, 28\]\), got 10/);
     await expect(g.run(x0, new Float32Array(target.length))).rejects.toThrow(/\|\|target\|\|/);
     await expect(g.run(x0, target, { grad: new Float32Array(3) })).rejects.toThrow(/into.grad: expected 784/);
-    await expect(GradientSession.create(bytes, stage.tensor, { loss: "l1" as never })).rejects.toThrow(/loss: expected "normalizedL2" or "mse", got "l1"/);
+    await expect(GradientSession.create(bytes, stage.tensor, { loss: "l1" as never })).rejects.toThrow(/loss: expected "normalizedL2", "mse" or "crossEntropy", got "l1"/);
     await g.release();
   });
 });
