@@ -71,11 +71,16 @@ describe("StatsPool", () => {
     while (pool.state.running < 1) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 2000));
     expect(pool.state).toMatchObject({ threads: 2, running: 1 });
+    const waitingBefore = pool.state.queued;
+    expect(waitingBefore).toBeGreaterThan(0); // a still has tasks waiting when b arrives
     const doneBefore = started.length;
     const quick = pool.run("bootstrapMean", { values: Float64Array.from([1, 2, 3]), seed: 0, resamples: 10 }, "b").then(() => started.push("b"));
+    // b started at once on the process a could not take (run dispatches synchronously), ahead of a's waiting tasks.
+    expect(pool.state).toMatchObject({ running: 2, queued: waitingBefore });
     await Promise.all([...flood, quick]);
-    // b ran at once on the process a could not take, and was done before a's next long task.
-    expect(started.indexOf("b")).toBe(doneBefore);
+    // ...and was done before a's later tasks. Not `toBe(doneBefore)`: a's running task may end while b's reply is on
+    // its way (a CI run under load saw that), which says nothing about fairness.
+    expect(started.indexOf("b")).toBeLessThanOrEqual(doneBefore + 1);
   });
 
   it("a task past its time limit fails alone; the thread is replaced and the next task runs", async () => {
