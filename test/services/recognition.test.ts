@@ -1,9 +1,9 @@
-import onnxProto from "onnx-proto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/config.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { createLogger } from "../../src/logger.js";
+import { linearClassifier, referenceLogits } from "../recognition/fixture.js";
 import { EngineSessionCache } from "../../src/engine/index.js";
 import { renderImage } from "../../src/engine/media/index.js";
 import { JobHandlerRegistry, JobQueue } from "../../src/services/jobs/queue.js";
@@ -16,48 +16,14 @@ import type { ModelRecord } from "../../src/store/models.js";
 import type { Store } from "../../src/store/store.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
-const { onnx } = onnxProto;
 const SHAPE = [1, 3, 8, 8];
 const D = 3 * 8 * 8;
 const LABELS = ["cat", "dog", "car", "cup"];
 
-/** logits = W x + b as a real ONNX graph (Flatten -> Gemm), with W and b from a seeded generator. */
-function linearClassifier(seed: number): { bytes: Uint8Array; w: Float32Array; b: Float32Array } {
-  const rng = new SeededRandom(seed);
-  const w = rng.fillNormal(new Float32Array(LABELS.length * D)) as Float32Array;
-  const b = rng.fillNormal(new Float32Array(LABELS.length), 0, 0.1) as Float32Array;
-  const tensor = (name: string, dims: number[], data: Float32Array) =>
-    onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(0)) });
-  const info = (name: string, dims: number[]) =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-  const bytes = onnx.ModelProto.encode({
-    irVersion: 8,
-    producerName: "recognition-test",
-    opsetImport: [{ domain: "", version: 17 }],
-    graph: {
-      name: "linear",
-      input: [info("x", SHAPE)],
-      output: [info("logits", [1, LABELS.length])],
-      initializer: [tensor("W", [LABELS.length, D], w), tensor("B", [LABELS.length], b)],
-      node: [
-        { opType: "Flatten", input: ["x"], output: ["flat"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
-        { opType: "Gemm", input: ["flat", "W", "B"], output: ["logits"], name: "gemm", attribute: [{ name: "transB", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
-      ],
-    },
-  }).finish();
-  return { bytes, w, b };
-}
-
 /** The same classifier in plain JavaScript: the reference the ONNX runtime results are checked against. */
 function referenceLabel(w: Float32Array, b: Float32Array, x: Float32Array): string {
-  let best = -1;
-  let bestValue = -Infinity;
-  for (let k = 0; k < LABELS.length; k++) {
-    let s = b[k];
-    for (let i = 0; i < D; i++) s += w[k * D + i] * x[i];
-    if (s > bestValue) (bestValue = s), (best = k);
-  }
-  return LABELS[best];
+  const logits = referenceLogits({ bytes: new Uint8Array(), w, b, classes: LABELS.length }, x);
+  return LABELS[logits.indexOf(Math.max(...logits))];
 }
 
 const bytesOf = (x: Float32Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
@@ -78,7 +44,7 @@ async function registerModel(store: Store, groupId: string, name: string, bytes:
 
 describe("cross-model recognition jobs", () => {
   let db: TestDatabase;
-  const classifiers = [11, 12, 13, 14, 15].map(linearClassifier);
+  const classifiers = [11, 12, 13, 14, 15].map((seed) => linearClassifier(seed, LABELS.length));
   const models: ModelRecord[] = [];
   const tensors = new Map<string, Float32Array>(); // metamer id -> its saved PNG decoded (what recognizers classify)
   const truth = new Map<string, string>(); // metamer id -> natural label
@@ -226,7 +192,7 @@ describe("cross-model recognition jobs", () => {
       await tx.stimuli.addStimuli(reference, items);
       await tx.nulls.createMissing(groupId, { modelId: models[0].id, setId: reference.id, augmentationKey: "none", n: 100, seed: 0 }, null, ["logits"], null);
     });
-    const late = linearClassifier(16);
+    const late = linearClassifier(16, LABELS.length);
     const model = await registerModel(store, groupId, "linear-late", late.bytes);
     const member = { groupId, role: "MEMBER" as const, apiKeyId: "test" };
     const jobIds = await new RecognitionService(store).recognizeBacklog(member, model.id);
