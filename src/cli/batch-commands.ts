@@ -81,33 +81,18 @@ async function list(rest: string[], client: MetamersClient, out: Output): Promis
   });
 }
 
-/**
- * The scalar fields of `SynthesisBatch.progress` when this server has that field (issue 13 item 5 adds it), as a
- * selection set; null when it has none. Read from the schema so the CLI prints whatever progress the server gives.
- */
-async function progressSelection(client: MetamersClient): Promise<string | null> {
-  type TypeRef = { kind: string; name: string | null; ofType: TypeRef | null };
-  const named = (t: TypeRef): TypeRef => (t.ofType ? named(t.ofType) : t);
-  const REF = "type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
-  const { __type: batch } = await client.gql(`query CliBatchType { __type(name: "SynthesisBatch") { fields { name ${REF} } } }`);
-  const progress = batch?.fields.find((f: { name: string }) => f.name === "progress");
-  if (!progress) return null;
-  const type = named(progress.type);
-  if (type.kind === "SCALAR") return "progress";
-  const { __type: fields } = await client.gql(`query CliProgressType($n: String!) { __type(name: $n) { fields { name ${REF} } } }`, { n: type.name });
-  // Scalars and enums only (lists of them too): nested objects would need their own selections.
-  const scalars = (fields?.fields ?? []).filter((f: { type: TypeRef }) => ["SCALAR", "ENUM"].includes(named(f.type).kind)).map((f: { name: string }) => f.name);
-  return scalars.length ? `progress { ${scalars.join(" ")} }` : null;
-}
+/** `SynthesisBatch.progress` as `batches show` prints it (its per-stage list is left to --json users of the API). */
+const PROGRESS_FIELDS =
+  "progress { jobsTotal jobsDone jobsSucceeded jobsFailed jobsCancelled jobsRunning jobsQueued stepsTotal stepsDone fraction stepsPerSecond etaSeconds observedAt }";
 
-async function fetchBatch(client: MetamersClient, id: string, progress: string | null, jobs: boolean) {
+async function fetchBatch(client: MetamersClient, id: string, jobs: boolean) {
   const jobFields = jobs ? "jobs(first: 1000) { id status stage stageLabel attempts stimulus { id label filename } metamer { id } error { code message } }" : "";
-  const { synthesisBatch } = await client.gql(`query CliBatch($id: ID!) { synthesisBatch(id: $id) { ${BATCH_FIELDS} ${progress ?? ""} ${jobFields} } }`, { id });
+  const { synthesisBatch } = await client.gql(`query CliBatch($id: ID!) { synthesisBatch(id: $id) { ${BATCH_FIELDS} ${PROGRESS_FIELDS} ${jobFields} } }`, { id });
   if (!synthesisBatch) throw new AppError("NOT_FOUND", `batches: no synthesis batch '${id}' visible to this key`);
   return synthesisBatch;
 }
 
-/** `batches show <id>`: counts, progress (when the server has it), jobs; `--wait` polls to the end. */
+/** `batches show <id>`: counts, progress, jobs; `--wait` polls to the end. */
 async function show(rest: string[], client: MetamersClient, out: Output, options: BatchesOptions): Promise<void> {
   const { values: v, positionals, json } = parseCommand(rest, BATCHES_USAGE, {
     jobs: { type: "boolean", default: false },
@@ -116,8 +101,7 @@ async function show(rest: string[], client: MetamersClient, out: Output, options
   });
   const [id] = positionalsOf(positionals, 1, "one batch id", BATCHES_USAGE);
   const pollMs = integerOf("poll-ms", v["poll-ms"], BATCHES_USAGE, 10, 600_000) ?? options.pollMs ?? 2000;
-  const progress = await progressSelection(client);
-  let batch = await fetchBatch(client, id, progress, false);
+  let batch = await fetchBatch(client, id, false);
   if (v.wait) {
     let last = "";
     while (batch.counts.queued + batch.counts.running > 0) {
@@ -125,18 +109,15 @@ async function show(rest: string[], client: MetamersClient, out: Output, options
       if (!json && line !== last) out.write(line);
       last = line;
       await new Promise((r) => setTimeout(r, pollMs));
-      batch = await fetchBatch(client, id, progress, false);
+      batch = await fetchBatch(client, id, false);
     }
   }
-  if (v.jobs) batch = await fetchBatch(client, id, progress, true);
+  if (v.jobs) batch = await fetchBatch(client, id, true);
   emit(out, json, batch, () => {
     let text = `batch ${batch.id}\n  model ${batch.modelId}, seed ${batch.seed}, config ${batch.configHash}\n  created ${batch.createdAt}` +
       `${batch.cancelledAt ? `, cancelled ${batch.cancelledAt}` : ""}${batch.idempotencyKey ? `, idempotency key ${batch.idempotencyKey}` : ""}\n` +
-      `  jobs: ${countsText(batch.counts)}\n`;
-    if (batch.progress != null) {
-      const p = batch.progress;
-      text += typeof p === "object" ? `  progress: ${Object.entries(p).map(([k, x]) => `${k} ${x ?? "-"}`).join(", ")}\n` : `  progress: ${p}\n`;
-    }
+      `  jobs: ${countsText(batch.counts)}\n` +
+      `  progress: ${Object.entries(batch.progress as Record<string, unknown>).map(([k, x]) => `${k} ${x ?? "-"}`).join(", ")}\n`;
     if (batch.jobs) {
       type Job = { id: string; status: string; stage: string; stageLabel: string | null; attempts: number; stimulus: { label: string; filename: string } | null; metamer: { id: string } | null; error: { code: string; message: string } | null };
       const rows = [["job", "status", "stage", "label", "stimulus", "attempts", "metamer / error"]];
